@@ -1,0 +1,16 @@
+"""The Chalice app: created here, and wired to its middleware, blueprints and handlers.
+
+Nothing here connects to anything: settings are read and clients created on first use.
+"""
+
+from chalice import Chalice
+
+from chalicelib.api import actions, auth, authorizer, campaigns, health, me
+from chalicelib.api.http import http_middleware
+
+app = Chalice(app_name="volunteer-organizer")
+app.register_middleware(http_middleware, "http")
+
+app.register_blueprint(authorizer.bp)
+for blueprint in (health.bp, auth.bp, me.bp, campaigns.bp, actions.bp):
+    app.register_blueprint(blueprint)

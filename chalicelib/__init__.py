@@ -1,0 +1,1 @@
+"""The volunteer organizer backend: everything the Chalice app is built from."""

@@ -1,0 +1,88 @@
+"""/campaigns/{cid}/actions: publish, list, change, soft-delete and restore actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import schemas
+from chalicelib.api.http import bool_param, json_body, page_body, page_params, parse, route
+from chalicelib.domain import Action
+from chalicelib.logic import actions
+from chalicelib.logic.access import Principal
+
+bp = Blueprint(__name__)
+
+
+def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "action_id": action.action_id,
+        "campaign_id": action.campaign_id,
+        "type": action.type,
+        "title": action.title,
+        "instructions": action.instructions,
+        "status": action.status,
+        "questions": [
+            {
+                "question_id": q.question_id,
+                "text": q.text,
+                "responses": [{"response_id": r.response_id, "text": r.text} for r in q.responses],
+            }
+            for q in action.questions
+        ],
+        "created_at": action.created_at,
+        "updated_at": action.updated_at,
+    }
+    if admin:
+        body.update(
+            created_by=action.created_by,
+            updated_by=action.updated_by,
+            deleted_at=action.deleted_at,
+            deleted_by=action.deleted_by,
+        )
+    return body
+
+
+@route(bp, "/campaigns/{cid}/actions", methods=["POST"])
+def create_action(principal: Principal, cid: str) -> Response:
+    body = parse(schemas.ActionIn, json_body(bp.current_request))
+    action = actions.create_action(principal, cid, body.model_dump())
+    return Response(body=action_body(action, admin=True), status_code=201)
+
+
+@route(bp, "/campaigns/{cid}/actions", methods=["GET"])
+def list_actions(principal: Principal, cid: str) -> dict[str, Any]:
+    request = bp.current_request
+    limit, cursor = page_params(request)
+    page, access = actions.list_actions(
+        principal,
+        cid,
+        include_deleted=bool_param(request, "include_deleted"),
+        limit=limit,
+        cursor=cursor,
+    )
+    return page_body([action_body(a, admin=access.is_admin) for a in page.items], page.next_cursor)
+
+
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["GET"])
+def get_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
+    action, access = actions.get_action(principal, cid, aid)
+    return action_body(action, admin=access.is_admin)
+
+
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"])
+def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
+    body = parse(schemas.ActionPatch, json_body(bp.current_request))
+    return action_body(actions.update_action(principal, cid, aid, body.changes()), admin=True)
+
+
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["DELETE"])
+def delete_action(principal: Principal, cid: str, aid: str) -> Response:
+    actions.delete_action(principal, cid, aid)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/campaigns/{cid}/actions/{aid}/restore", methods=["POST"])
+def restore_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
+    return action_body(actions.restore_action(principal, cid, aid), admin=True)

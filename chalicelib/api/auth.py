@@ -1,0 +1,83 @@
+"""/auth/* and /me/mfa/*: sign-up, sign-in with TOTP, refresh, logout, enrolment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import schemas
+from chalicelib.api.http import json_body, parse, route, source_ip
+from chalicelib.auth.cognito import Tokens
+from chalicelib.errors import InvalidInput
+from chalicelib.logic import auth_flows
+from chalicelib.logic.access import Principal
+from chalicelib.logic.normalize import phone_e164
+
+bp = Blueprint(__name__)
+
+
+def _tokens(tokens: Tokens) -> dict[str, Any]:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "expires_in": tokens.expires_in,
+        "token_type": "Bearer",
+    }
+
+
+@route(bp, "/auth/signup", methods=["POST"], public=True)
+def signup() -> Response:
+    body = parse(schemas.SignupIn, json_body(bp.current_request))
+    phone = None
+    if body.phone:
+        try:
+            phone = phone_e164(body.phone)
+        except ValueError as exc:
+            raise InvalidInput("phone", str(exc)) from None
+    user = auth_flows.sign_up(
+        body.email, body.password, body.name, phone, source_ip(bp.current_request)
+    )
+    return Response(body={"user_id": user.user_id}, status_code=201)
+
+
+@route(bp, "/auth/login", methods=["POST"], public=True)
+def login() -> dict[str, Any]:
+    body = parse(schemas.LoginIn, json_body(bp.current_request))
+    result = auth_flows.login(body.email, body.password, source_ip(bp.current_request))
+    if isinstance(result, auth_flows.MfaChallenge):
+        return {"mfa_required": True, "mfa_token": result.mfa_token}
+    return _tokens(result)
+
+
+@route(bp, "/auth/mfa", methods=["POST"], public=True)
+def mfa() -> dict[str, Any]:
+    body = parse(schemas.MfaIn, json_body(bp.current_request))
+    return _tokens(
+        auth_flows.complete_mfa(body.mfa_token, body.code, source_ip(bp.current_request))
+    )
+
+
+@route(bp, "/auth/refresh", methods=["POST"], public=True)
+def refresh() -> dict[str, Any]:
+    body = parse(schemas.RefreshIn, json_body(bp.current_request))
+    return _tokens(auth_flows.refresh(body.refresh_token, source_ip(bp.current_request)))
+
+
+@route(bp, "/auth/logout", methods=["POST"])
+def logout(principal: Principal) -> Response:
+    auth_flows.logout(principal)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/me/mfa/totp", methods=["POST"])
+def start_totp(principal: Principal) -> Response:
+    secret, uri = auth_flows.start_totp_enrolment(principal)
+    return Response(body={"secret": secret, "otpauth_uri": uri}, status_code=201)
+
+
+@route(bp, "/me/mfa/totp/verify", methods=["POST"])
+def verify_totp(principal: Principal) -> dict[str, Any]:
+    body = parse(schemas.CodeIn, json_body(bp.current_request))
+    auth_flows.verify_totp_enrolment(principal, body.code)
+    return {"mfa_enabled": True}

@@ -1,0 +1,99 @@
+"""/campaigns: campaigns, join codes and members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import schemas
+from chalicelib.api.http import json_body, page_body, page_params, parse, route
+from chalicelib.domain import Campaign, Role
+from chalicelib.logic import campaigns
+from chalicelib.logic.access import Access, Principal
+
+bp = Blueprint(__name__)
+
+
+def _campaign(campaign: Campaign, access: Access | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"campaign_id": campaign.campaign_id, "name": campaign.name}
+    if access is not None:
+        body["role"] = access.role.value if access.role else ("staff" if access.as_staff else None)
+    if access is None or access.is_admin:
+        body.update(
+            settings=campaign.settings,
+            admin_count=campaign.admin_count,
+            created_at=campaign.created_at,
+            updated_at=campaign.updated_at,
+        )
+    return body
+
+
+@route(bp, "/campaigns", methods=["POST"])
+def create_campaign(principal: Principal) -> Response:
+    body = parse(schemas.CampaignIn, json_body(bp.current_request))
+    campaign = campaigns.create_campaign(principal, body.name)
+    return Response(body={**_campaign(campaign, None), "role": Role.ADMIN.value}, status_code=201)
+
+
+@route(bp, "/campaigns/join", methods=["POST"])
+def join_campaign(principal: Principal) -> dict[str, Any]:
+    body = parse(schemas.CodeIn, json_body(bp.current_request))
+    membership = campaigns.join(principal, body.code)
+    return {"campaign_id": membership.campaign_id, "role": membership.role.value}
+
+
+@route(bp, "/campaigns/{cid}", methods=["GET"])
+def get_campaign(principal: Principal, cid: str) -> dict[str, Any]:
+    campaign, access = campaigns.get_campaign(principal, cid)
+    return _campaign(campaign, access)
+
+
+@route(bp, "/campaigns/{cid}", methods=["PATCH"])
+def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
+    body = parse(schemas.CampaignPatch, json_body(bp.current_request))
+    campaign = campaigns.update_campaign(principal, cid, name=body.name, settings=body.settings)
+    return {**_campaign(campaign, None), "role": Role.ADMIN.value}
+
+
+@route(bp, "/campaigns/{cid}/join-codes", methods=["POST"])
+def create_join_code(principal: Principal, cid: str) -> Response:
+    code = campaigns.create_join_code(principal, cid)
+    return Response(
+        body={"code": code.code, "campaign_id": code.campaign_id, "expires_at": code.expires_at},
+        status_code=201,
+    )
+
+
+@route(bp, "/campaigns/{cid}/members", methods=["GET"])
+def list_members(principal: Principal, cid: str) -> dict[str, Any]:
+    limit, cursor = page_params(bp.current_request)
+    views, next_cursor = campaigns.list_members(principal, cid, limit=limit, cursor=cursor)
+    return page_body(
+        [
+            {
+                "user_id": v.membership.user_id,
+                "name": v.membership.name,
+                "email": v.membership.email,
+                "role": v.membership.role.value,
+                "synced_contacts_count": v.synced_contacts_count,
+                "reports_count": v.membership.reports_count,
+                "joined_at": v.membership.created_at,
+            }
+            for v in views
+        ],
+        next_cursor,
+    )
+
+
+@route(bp, "/campaigns/{cid}/members/{uid}", methods=["PATCH"])
+def change_role(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
+    body = parse(schemas.RoleIn, json_body(bp.current_request))
+    membership = campaigns.change_role(principal, cid, uid, Role(body.role))
+    return {"campaign_id": cid, "user_id": membership.user_id, "role": membership.role.value}
+
+
+@route(bp, "/campaigns/{cid}/members/{uid}", methods=["DELETE"])
+def remove_member(principal: Principal, cid: str, uid: str) -> Response:
+    campaigns.remove_member(principal, cid, uid)
+    return Response(body="", status_code=204)

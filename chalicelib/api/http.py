@@ -1,0 +1,221 @@
+"""HTTP plumbing shared by every blueprint: errors, headers, request parsing.
+
+- `translate_errors` is the one place domain errors become HTTP responses.
+- `http_middleware` adds the security headers and writes one log line per request.
+- `parse` validates a body with a pydantic schema and names the offending field.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import (
+    BadRequestError,
+    Blueprint,
+    ChaliceViewError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    Response,
+    UnauthorizedError,
+    UnprocessableEntityError,
+)
+from chalice.app import Request
+
+from chalicelib import errors
+from chalicelib.api.authorizer import session_authorizer
+from chalicelib.logic.access import Principal
+from chalicelib.observability import log_request, logger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_TRANSLATION: list[tuple[type[errors.DomainError], type[ChaliceViewError]]] = [
+    (errors.InvalidInput, BadRequestError),
+    (errors.NotAuthenticated, UnauthorizedError),
+    (errors.Forbidden, ForbiddenError),
+    (errors.NotFound, NotFoundError),
+    (errors.Conflict, ConflictError),
+    (errors.Refused, UnprocessableEntityError),
+]
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None
+) -> Response:
+    return Response(
+        body={"Code": code, "Message": message}, status_code=status, headers=headers or {}
+    )
+
+
+def translate_errors(view: F) -> F:
+    """Turn domain errors raised below a view into Chalice's error responses."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.Throttled as exc:
+            return error_response(
+                429, "TooManyRequestsError", exc.message, {"Retry-After": str(exc.retry_after)}
+            )
+        except errors.DomainError as exc:
+            for domain_type, http_type in _TRANSLATION:
+                if isinstance(exc, domain_type):
+                    raise http_type(exc.message) from None
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def request_id(request: Request) -> str:
+    context = request.context or {}
+    return str(context.get("requestId") or context.get("extendedRequestId") or uuid.uuid4())
+
+
+def source_ip(request: Request) -> str | None:
+    identity = (request.context or {}).get("identity") or {}
+    value = identity.get("sourceIp")
+    return str(value) if value else None
+
+
+def principal(request: Request) -> Principal:
+    """The caller the authorizer vouched for; 401 for a bad or ended session."""
+    context = (request.context or {}).get("authorizer") or {}
+    if context.get("authenticated") != "true" or not context.get("session_id"):
+        raise errors.NotAuthenticated(str(context.get("reason") or "not signed in"))
+    return Principal(
+        user_id=str(context["principalId"]),
+        session_id=str(context["session_id"]),
+        mfa=context.get("mfa") == "true",
+    )
+
+
+def route(
+    bp: Blueprint, path: str, *, methods: list[str], public: bool = False, **options: Any
+) -> Callable[[F], F]:
+    """Register a view: errors translated, and (unless public) behind the authorizer,
+    with the signed-in `Principal` passed as its first argument."""
+
+    def register(view: F) -> F:
+        if public:
+            handler = translate_errors(view)
+            bp.route(path, methods=methods, **options)(handler)
+            return view
+
+        @functools.wraps(view)
+        def with_principal(*args: Any, **kwargs: Any) -> Any:
+            return view(principal(bp.current_request), *args, **kwargs)
+
+        bp.route(path, methods=methods, authorizer=session_authorizer, **options)(
+            translate_errors(with_principal)
+        )
+        return view
+
+    return register
+
+
+def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Security headers on every response, and one structured log line per request."""
+    started = time.perf_counter()
+    rid = request_id(event)
+    logger.set_correlation_id(rid)
+    try:
+        response = get_response(event)
+    except Exception:  # a bug below: answer 500 in our shape, and log it
+        logger.exception("unhandled error")
+        response = error_response(500, "InternalServerError", "An internal server error occurred.")
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["X-Request-Id"] = rid
+    authorizer = (event.context or {}).get("authorizer") or {}
+    if event.headers.get("authorization") is not None or authorizer:
+        response.headers["Cache-Control"] = "no-store"
+    log_request(
+        request_id=rid,
+        method=event.method,
+        route=str((event.context or {}).get("resourcePath", "")),
+        path=str((event.context or {}).get("path", "")),
+        status=response.status_code,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        user_id=authorizer.get("principalId")
+        if authorizer.get("authenticated") == "true"
+        else None,
+        source_ip=source_ip(event),
+        user_agent=event.headers.get("user-agent"),
+    )
+    return response
+
+
+# ---- input ---------------------------------------------------------------------------
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (400 otherwise)."""
+    try:
+        body = request.json_body
+    except BadRequestError:
+        raise errors.InvalidInput("body", "is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise errors.InvalidInput("body", "must be a JSON object")
+    return body
+
+
+S = TypeVar("S")
+
+
+def parse(schema: type[S], data: Any) -> S:
+    """Validate data with a pydantic schema; the error names the first bad field."""
+    from pydantic import ValidationError
+
+    try:
+        return schema.model_validate(data)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in first["loc"]
+        ).replace(".[", "[")
+        raise errors.InvalidInput(field or "body", first["msg"].lower()) from None
+
+
+def query_param(request: Request, name: str) -> str | None:
+    params: Any = request.query_params or {}
+    value = params.get(name)
+    return None if value is None else str(value)
+
+
+def page_params(request: Request) -> tuple[int, str | None]:
+    """`?limit=` (default 50, 1..200) and `?cursor=`."""
+    raw = query_param(request, "limit")
+    if raw is None or raw == "":
+        limit = DEFAULT_LIMIT
+    else:
+        if not raw.isdigit():
+            raise errors.InvalidInput("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        limit = int(raw)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise errors.InvalidInput("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    return limit, query_param(request, "cursor") or None
+
+
+def bool_param(request: Request, name: str) -> bool:
+    raw = (query_param(request, name) or "false").lower()
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0", ""):
+        return False
+    raise errors.InvalidInput(name, "must be true or false")
+
+
+def page_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,1 @@
+"""Authentication and authorization: Cognito, tokens, TOTP and the access policy."""

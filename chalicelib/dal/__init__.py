@@ -1,0 +1,1 @@
+"""Data layer: repositories over pynamodb models that return domain objects."""

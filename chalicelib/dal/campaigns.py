@@ -1,0 +1,277 @@
+"""Campaigns, memberships and join codes (main table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.db import failed_conditions, transaction
+from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel
+from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role, User
+from chalicelib.errors import Conflict, NotFound
+
+_LAST_ADMIN = "a campaign always keeps at least one admin"
+
+
+def _pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def _campaign(item: CampaignModel) -> Campaign:
+    return Campaign(
+        campaign_id=item.campaign_id,
+        name=item.name,
+        settings=dict(item.settings or {}),
+        admin_count=int(item.admin_count or 0),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        updated_by=item.updated_by,
+    )
+
+
+def _membership(item: MemberModel) -> Membership:
+    return Membership(
+        campaign_id=item.campaign_id,
+        user_id=item.user_id,
+        role=Role(item.role),
+        name=item.name,
+        email=item.email,
+        reports_count=int(item.reports_count or 0),
+        created_at=item.created_at,
+    )
+
+
+def _member_item(campaign_id: str, user: User, role: Role, actor: str, stamp: str) -> MemberModel:
+    return MemberModel(
+        _pk(campaign_id),
+        f"MEMBER#{user.user_id}",
+        entity="member",
+        gsi1pk=f"USER#{user.user_id}",
+        gsi1sk=f"CAMPAIGN#{campaign_id}",
+        campaign_id=campaign_id,
+        user_id=user.user_id,
+        role=role.value,
+        name=user.name,
+        email=user.email,
+        reports_count=0,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+    )
+
+
+def create_campaign(campaign_id: str, name: str, creator: User) -> Campaign:
+    """The campaign and its first admin membership, in one transaction."""
+    stamp = now_iso()
+    campaign = CampaignModel(
+        _pk(campaign_id),
+        "META",
+        entity="campaign",
+        campaign_id=campaign_id,
+        name=name,
+        settings={},
+        admin_count=1,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=creator.user_id,
+    )
+    with transaction() as tx:
+        tx.save(campaign, condition=CampaignModel.pk.does_not_exist())
+        tx.save(
+            _member_item(campaign_id, creator, Role.ADMIN, creator.user_id, stamp),
+            condition=MemberModel.pk.does_not_exist(),
+        )
+    return _campaign(campaign)
+
+
+def get_campaign(campaign_id: str) -> Campaign | None:
+    try:
+        return _campaign(CampaignModel.get(_pk(campaign_id), "META"))
+    except DoesNotExist:
+        return None
+
+
+def get_campaigns(campaign_ids: list[str]) -> dict[str, Campaign]:
+    """Several campaigns by id (BatchGetItem)."""
+    keys = [(_pk(cid), "META") for cid in dict.fromkeys(campaign_ids)]
+    return {c.campaign_id: _campaign(c) for c in CampaignModel.batch_get(keys)}
+
+
+def update_campaign(
+    campaign_id: str, *, name: str | None, settings: dict[str, Any] | None, actor: str
+) -> Campaign:
+    item = CampaignModel(_pk(campaign_id), "META")
+    actions: list[Any] = [
+        CampaignModel.updated_at.set(now_iso()),
+        CampaignModel.updated_by.set(actor),
+    ]
+    if name is not None:
+        actions.append(CampaignModel.name.set(name))
+    if settings is not None:
+        actions.append(CampaignModel.settings.set(settings))
+    try:
+        item.update(actions=actions, condition=CampaignModel.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("no such campaign") from None
+        raise
+    return _campaign(item)
+
+
+def get_membership(campaign_id: str, user_id: str) -> Membership | None:
+    try:
+        return _membership(MemberModel.get(_pk(campaign_id), f"MEMBER#{user_id}"))
+    except DoesNotExist:
+        return None
+
+
+def list_members(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+    return paged_query(
+        MemberModel,
+        _pk(campaign_id),
+        scope=f"members:{campaign_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_membership,
+        range_key_condition=MemberModel.sk.startswith("MEMBER#"),
+    )
+
+
+def list_user_memberships(user_id: str) -> list[Membership]:
+    """Every membership of a user (Query on gsi1)."""
+    return [
+        _membership(item)  # type: ignore[arg-type]
+        for item in MemberModel.gsi1.query(
+            f"USER#{user_id}", range_key_condition=MemberModel.gsi1sk.startswith("CAMPAIGN#")
+        )
+    ]
+
+
+def add_member(campaign_id: str, user: User, role: Role) -> tuple[Membership, bool]:
+    """Add a membership unless there is one: (membership, created)."""
+    stamp = now_iso()
+    item = _member_item(campaign_id, user, role, user.user_id, stamp)
+    try:
+        item.save(condition=MemberModel.pk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            existing = get_membership(campaign_id, user.user_id)
+            if existing is not None:
+                return existing, False
+        raise
+    return _membership(item), True
+
+
+def change_role(campaign_id: str, user_id: str, role: Role, actor: str) -> Membership:
+    """Change a member's role, keeping the campaign's admin count exact.
+
+    The admin count lives on the campaign item and moves in the same transaction,
+    with a condition that it stays at one or more: no check-then-act race can
+    leave a campaign without an admin.
+    """
+    current = get_membership(campaign_id, user_id)
+    if current is None:
+        raise NotFound("no such member")
+    if current.role == role:
+        return current
+    stamp = now_iso()
+    delta = 1 if role == Role.ADMIN else -1
+    campaign_condition = CampaignModel.pk.exists()
+    if delta < 0:
+        campaign_condition &= CampaignModel.admin_count > 1
+    try:
+        with transaction() as tx:
+            tx.update(
+                MemberModel(_pk(campaign_id), f"MEMBER#{user_id}"),
+                actions=[
+                    MemberModel.role.set(role.value),
+                    MemberModel.updated_at.set(stamp),
+                    MemberModel.updated_by.set(actor),
+                ],
+                condition=MemberModel.role == current.role.value,
+            )
+            tx.update(
+                CampaignModel(_pk(campaign_id), "META"),
+                actions=[
+                    CampaignModel.admin_count.add(delta),
+                    CampaignModel.updated_at.set(stamp),
+                    CampaignModel.updated_by.set(actor),
+                ],
+                condition=campaign_condition,
+            )
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if len(failed) == 2 and failed[1]:
+            raise Conflict(_LAST_ADMIN) from None
+        if failed and failed[0]:
+            raise Conflict("the member's role changed meanwhile; try again") from None
+        raise
+    updated = get_membership(campaign_id, user_id)
+    if updated is None:  # removed between the write and the read
+        raise NotFound("no such member")
+    return updated
+
+
+def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
+    current = get_membership(campaign_id, user_id)
+    if current is None:
+        raise NotFound("no such member")
+    # Stamp the remover first, so the stream's REMOVE record names the actor.
+    try:
+        MemberModel(_pk(campaign_id), f"MEMBER#{user_id}").update(
+            actions=[MemberModel.updated_at.set(now_iso()), MemberModel.updated_by.set(actor)],
+            condition=MemberModel.role == current.role.value,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("the member changed meanwhile; try again") from None
+        raise
+    try:
+        with transaction() as tx:
+            tx.delete(
+                MemberModel(_pk(campaign_id), f"MEMBER#{user_id}"),
+                condition=MemberModel.role == current.role.value,
+            )
+            if current.role == Role.ADMIN:
+                tx.update(
+                    CampaignModel(_pk(campaign_id), "META"),
+                    actions=[
+                        CampaignModel.admin_count.add(-1),
+                        CampaignModel.updated_at.set(now_iso()),
+                        CampaignModel.updated_by.set(actor),
+                    ],
+                    condition=CampaignModel.admin_count > 1,
+                )
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if len(failed) == 2 and failed[1]:
+            raise Conflict(_LAST_ADMIN) from None
+        if failed and failed[0]:
+            raise Conflict("the member changed meanwhile; try again") from None
+        raise
+
+
+def create_join_code(code: str, campaign_id: str, expires_at: str, actor: str) -> JoinCode:
+    stamp = now_iso()
+    JoinCodeModel(
+        f"JOINCODE#{code}",
+        "META",
+        entity="join_code",
+        code=code,
+        campaign_id=campaign_id,
+        expires_at=expires_at,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+    ).save(condition=JoinCodeModel.pk.does_not_exist())
+    return JoinCode(code=code, campaign_id=campaign_id, expires_at=expires_at)
+
+
+def get_join_code(code: str) -> JoinCode | None:
+    try:
+        item = JoinCodeModel.get(f"JOINCODE#{code}", "META")
+    except DoesNotExist:
+        return None
+    return JoinCode(code=item.code, campaign_id=item.campaign_id, expires_at=item.expires_at)

@@ -1,0 +1,200 @@
+"""pynamodb models. Private to the data layer: nothing above `dal/` sees them.
+
+Table names come from `config.settings()` when a table is first used, never at
+import time. The endpoint comes from the environment (`AWS_ENDPOINT_URL_DYNAMODB`
+or `AWS_ENDPOINT_URL`), so one setting points the app at moto, DynamoDB Local or AWS.
+
+Main table layout (business data; its stream feeds the audit and CRM consumers):
+
+| pk                | sk               | what                          |
+|-------------------|------------------|-------------------------------|
+| USER#<uid>        | PROFILE          | a user's profile              |
+| USER#<uid>        | TOTP             | TOTP enrolment (secret encrypted with KMS) |
+| CAMPAIGN#<cid>    | META             | a campaign (+ its admin count) |
+| CAMPAIGN#<cid>    | MEMBER#<uid>     | a membership (gsi1: USER#<uid> / CAMPAIGN#<cid>) |
+| CAMPAIGN#<cid>    | ACTION#<aid>     | an action (soft-deleted with deleted_at) |
+| JOINCODE#<code>   | META             | a join code                   |
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import config
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class _LazyMeta(type):
+    """Resolves table name and region when pynamodb first connects."""
+
+    _setting: str
+
+    @property
+    def table_name(cls) -> str:
+        return str(getattr(config.settings(), cls._setting))
+
+    @property
+    def region(cls) -> str:
+        return _region()
+
+
+class MainMeta(metaclass=_LazyMeta):
+    _setting = "main_table"
+    host = None
+
+
+class SessionsMeta(metaclass=_LazyMeta):
+    _setting = "sessions_table"
+    host = None
+
+
+class OpsMeta(metaclass=_LazyMeta):
+    _setting = "ops_table"
+    host = None
+
+
+class Gsi1(GlobalSecondaryIndex["MainModel"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class MainModel(Model):
+    """Common key and bookkeeping attributes of every business item."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class UserModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    is_staff = BooleanAttribute(default=False)
+    staff_trained_at = UnicodeAttribute(null=True)
+    mfa_enabled = BooleanAttribute(default=False)
+    contacts_count = NumberAttribute(default=0)
+
+
+class TotpModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    user_id = UnicodeAttribute()
+    secret_enc = UnicodeAttribute()
+    verified = BooleanAttribute(default=False)
+
+
+class CampaignModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    settings = JSONAttribute(default=dict)
+    admin_count = NumberAttribute(default=0)
+
+
+class MemberModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    reports_count = NumberAttribute(default=0)
+
+
+class ActionModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    action_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    title = UnicodeAttribute()
+    instructions = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    questions = JSONAttribute(default=list)
+    created_by = UnicodeAttribute()
+    deleted_at = UnicodeAttribute(null=True)
+    deleted_by = UnicodeAttribute(null=True)
+
+
+class JoinCodeModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    code = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+
+
+class SessionModel(Model):
+    """Sessions table: server-side sessions, refresh-token and MFA-challenge pointers.
+
+    | pk                | what                                             |
+    |-------------------|--------------------------------------------------|
+    | SESSION#<jti>     | a session (keyed by the token's origin_jti)      |
+    | REFRESH#<sha256>  | points a refresh token at its session            |
+    | MFA#<sha256>      | a pending MFA challenge (the login's refresh token, encrypted) |
+    """
+
+    Meta = SessionsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    session_id = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    mfa = BooleanAttribute(default=False)
+    revoked = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute(null=True)
+    secret_enc = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
+class OpsModel(Model):
+    """Ops table: counters and markers that must not be audited (TOTP steps, rate limits)."""
+
+    Meta = OpsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+MAIN_MODELS: tuple[type[MainModel], ...] = (
+    UserModel,
+    TotpModel,
+    CampaignModel,
+    MemberModel,
+    ActionModel,
+    JoinCodeModel,
+)

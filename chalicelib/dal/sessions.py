@@ -1,0 +1,151 @@
+"""Server-side sessions, refresh-token pointers and pending MFA challenges.
+
+Operational data: the sessions table has no stream, so none of this is audited
+through the stream (the auth flows write their own audit and log lines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+
+from chalicelib.dal.common import now_iso
+from chalicelib.dal.models import SessionModel
+from chalicelib.domain import Session
+
+MFA_CHALLENGE_ATTEMPTS = 5
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _session(item: SessionModel) -> Session:
+    return Session(
+        session_id=item.session_id or "",
+        user_id=item.user_id,
+        username=item.username or "",
+        mfa=bool(item.mfa),
+        revoked=bool(item.revoked),
+        expires_at=int(item.expires_at),
+    )
+
+
+def create_session(
+    session_id: str, user_id: str, username: str, *, mfa: bool, refresh_token: str, ttl: int
+) -> Session:
+    """A session keyed by the tokens' origin_jti, and its refresh-token pointer."""
+    expires_at = int(time.time()) + ttl
+    stamp = now_iso()
+    item = SessionModel(
+        f"SESSION#{session_id}",
+        kind="session",
+        session_id=session_id,
+        user_id=user_id,
+        username=username,
+        mfa=mfa,
+        revoked=False,
+        created_at=stamp,
+        expires_at=expires_at,
+    )
+    item.save()
+    SessionModel(
+        f"REFRESH#{token_hash(refresh_token)}",
+        kind="refresh",
+        session_id=session_id,
+        user_id=user_id,
+        username=username,
+        created_at=stamp,
+        expires_at=expires_at,
+    ).save()
+    return _session(item)
+
+
+def get_session(session_id: str) -> Session | None:
+    try:
+        return _session(SessionModel.get(f"SESSION#{session_id}"))
+    except DoesNotExist:
+        return None
+
+
+def session_for_refresh_token(refresh_token: str) -> Session | None:
+    try:
+        pointer = SessionModel.get(f"REFRESH#{token_hash(refresh_token)}")
+    except DoesNotExist:
+        return None
+    return get_session(pointer.session_id or "")
+
+
+def mark_mfa(session_id: str) -> None:
+    SessionModel(f"SESSION#{session_id}").update(
+        actions=[SessionModel.mfa.set(True)],
+        condition=SessionModel.pk.exists() & (SessionModel.revoked == False),  # noqa: E712
+    )
+
+
+def revoke(session_id: str) -> bool:
+    """Revoke a session at once; False when there was no live session."""
+    try:
+        SessionModel(f"SESSION#{session_id}").update(
+            actions=[SessionModel.revoked.set(True)],
+            condition=SessionModel.pk.exists() & (SessionModel.revoked == False),  # noqa: E712
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def put_challenge(
+    challenge_token: str, user_id: str, username: str, secret_enc: str, ttl: int
+) -> None:
+    """A pending MFA challenge: holds the login's refresh token, encrypted."""
+    SessionModel(
+        f"MFA#{token_hash(challenge_token)}",
+        kind="mfa_challenge",
+        user_id=user_id,
+        username=username,
+        secret_enc=secret_enc,
+        created_at=now_iso(),
+        expires_at=int(time.time()) + ttl,
+    ).save()
+
+
+def get_challenge(challenge_token: str) -> tuple[str, str, str] | None:
+    """(user_id, username, encrypted refresh token) of a live challenge."""
+    try:
+        item = SessionModel.get(f"MFA#{token_hash(challenge_token)}")
+    except DoesNotExist:
+        return None
+    if int(item.expires_at) < time.time() or int(item.attempts or 0) >= MFA_CHALLENGE_ATTEMPTS:
+        return None
+    return item.user_id, item.username or "", item.secret_enc or ""
+
+
+def count_failed_challenge(challenge_token: str) -> None:
+    """Count a wrong code; the challenge dies after MFA_CHALLENGE_ATTEMPTS of them."""
+    item = SessionModel(f"MFA#{token_hash(challenge_token)}")
+    try:
+        item.update(actions=[SessionModel.attempts.add(1)], condition=SessionModel.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return
+        raise
+    if int(item.attempts or 0) >= MFA_CHALLENGE_ATTEMPTS:
+        consume_challenge(challenge_token)
+
+
+def consume_challenge(challenge_token: str) -> bool:
+    """Delete a challenge once; False if someone else consumed it first."""
+    try:
+        SessionModel(f"MFA#{token_hash(challenge_token)}").delete(
+            condition=SessionModel.pk.exists()
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

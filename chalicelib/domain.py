@@ -1,0 +1,109 @@
+"""Domain objects: what the data layer returns and the logic layer works with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    VOLUNTEER = "volunteer"
+
+
+ACTION_TYPES = ("text", "call", "canvass", "share", "survey")
+ACTION_STATUSES = ("draft", "live", "closed")
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    name: str
+    phone: str | None
+    is_staff: bool
+    staff_trained_at: str | None
+    mfa_enabled: bool
+    contacts_count: int = 0
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    settings: dict[str, Any]
+    admin_count: int
+    created_at: str
+    updated_at: str
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    campaign_id: str
+    user_id: str
+    role: Role
+    name: str
+    email: str
+    reports_count: int = 0
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Response:
+    response_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    question_id: str
+    text: str
+    responses: list[Response] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Action:
+    campaign_id: str
+    action_id: str
+    type: str
+    title: str
+    instructions: str | None
+    status: str
+    questions: list[Question]
+    created_at: str
+    created_by: str
+    updated_at: str
+    updated_by: str
+    deleted_at: str | None = None
+    deleted_by: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True)
+class JoinCode:
+    code: str
+    campaign_id: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: str
+    username: str
+    mfa: bool
+    revoked: bool
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the items and the opaque cursor of the next page."""
+
+    items: list[Any]
+    next_cursor: str | None

@@ -1,0 +1,1 @@
+"""Domain rules: one function per operation, called by the thin views."""

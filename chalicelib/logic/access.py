@@ -1,0 +1,69 @@
+"""Asks the policy, on behalf of the logic functions, and turns its answer into errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.auth import policy
+from chalicelib.auth.policy import Caller, Decision, Permission
+from chalicelib.dal import campaigns as campaigns_dal
+from chalicelib.dal import users as users_dal
+from chalicelib.domain import Membership, Role
+from chalicelib.errors import Forbidden, MfaRequired, NotFound
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in caller, as the authorizer vouched for them."""
+
+    user_id: str
+    session_id: str
+    mfa: bool
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the caller was allowed as: a member (with a role) or current staff."""
+
+    campaign_id: str
+    membership: Membership | None
+    as_staff: bool
+
+    @property
+    def role(self) -> Role | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN or self.as_staff
+
+
+_NOT_FOUND = "no such campaign"
+
+
+def _raise_for(decision: Decision) -> None:
+    if decision is Decision.MFA_REQUIRED:
+        raise MfaRequired()
+    if decision is Decision.FORBIDDEN:
+        raise Forbidden("your role in this campaign does not allow this")
+    if decision is Decision.NOT_FOUND:
+        raise NotFound(_NOT_FOUND)
+
+
+def require_global(principal: Principal, permission: Permission) -> None:
+    _raise_for(policy.decide_global(Caller(principal.user_id, principal.mfa), permission))
+
+
+def require(principal: Principal, campaign_id: str, permission: Permission) -> Access:
+    membership = campaigns_dal.get_membership(campaign_id, principal.user_id)
+    role = membership.role if membership else None
+    caller = Caller(principal.user_id, principal.mfa)
+    if policy.needs_staff_profile(role, permission):
+        user = users_dal.get_user(principal.user_id)
+        if user is not None and user.is_staff:
+            caller = Caller(principal.user_id, principal.mfa, True, user.staff_trained_at)
+    decision = policy.decide(caller, role, permission)
+    _raise_for(decision)
+    if decision is Decision.ALLOW_AS_STAFF and campaigns_dal.get_campaign(campaign_id) is None:
+        raise NotFound(_NOT_FOUND)
+    return Access(campaign_id, membership, decision is Decision.ALLOW_AS_STAFF)

@@ -1,0 +1,122 @@
+"""Actions: admins publish them, volunteers see the live ones. Deletes are soft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth.policy import Permission
+from chalicelib.dal import actions as actions_dal
+from chalicelib.dal.common import new_id, now_iso
+from chalicelib.domain import Action, Page, Question, Response
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.logic.access import Access, Principal, require
+
+_NO_ACTION = "no such action"
+
+
+def _new_questions(raw: list[dict[str, Any]]) -> list[Question]:
+    return [
+        Question(
+            question_id=new_id(),
+            text=q["text"],
+            responses=[Response(new_id(), r["text"]) for r in q.get("responses") or []],
+        )
+        for q in raw
+    ]
+
+
+def _merged_questions(current: list[Question], raw: list[dict[str, Any]]) -> list[Question]:
+    """The new question list of a PATCH: ids given keep their question, others are new."""
+    known = {q.question_id: q for q in current}
+    merged = []
+    for qi, q in enumerate(raw):
+        qid = q.get("question_id")
+        if qid is not None and qid not in known:
+            raise InvalidInput(f"questions[{qi}].question_id", "names no question of this action")
+        known_responses = {r.response_id for r in known[qid].responses} if qid else set()
+        responses = []
+        for ri, r in enumerate(q.get("responses") or []):
+            rid = r.get("response_id")
+            if rid is not None and rid not in known_responses:
+                raise InvalidInput(
+                    f"questions[{qi}].responses[{ri}].response_id",
+                    "names no response of this question",
+                )
+            responses.append(Response(rid or new_id(), r["text"]))
+        merged.append(Question(qid or new_id(), q["text"], responses))
+    return merged
+
+
+def create_action(principal: Principal, campaign_id: str, fields: dict[str, Any]) -> Action:
+    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
+    stamp = now_iso()
+    action = Action(
+        campaign_id=campaign_id,
+        action_id=new_id(),
+        type=fields["type"],
+        title=fields["title"],
+        instructions=fields.get("instructions"),
+        status=fields.get("status") or "draft",
+        questions=_new_questions(fields.get("questions") or []),
+        created_at=stamp,
+        created_by=principal.user_id,
+        updated_at=stamp,
+        updated_by=principal.user_id,
+    )
+    return actions_dal.create_action(action)
+
+
+def list_actions(
+    principal: Principal,
+    campaign_id: str,
+    *,
+    include_deleted: bool,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Page, Access]:
+    access = require(principal, campaign_id, Permission.VIEW_ACTIONS)
+    if include_deleted:
+        access = require(principal, campaign_id, Permission.VIEW_DELETED_ACTIONS)
+    page = actions_dal.list_actions(
+        campaign_id,
+        live_only=not access.is_admin,
+        include_deleted=include_deleted,
+        limit=limit,
+        cursor=cursor,
+    )
+    return page, access
+
+
+def get_action(principal: Principal, campaign_id: str, action_id: str) -> tuple[Action, Access]:
+    access = require(principal, campaign_id, Permission.VIEW_ACTIONS)
+    action = actions_dal.get_action(campaign_id, action_id)
+    if action is None:
+        raise NotFound(_NO_ACTION)
+    if not access.is_admin and (action.deleted or action.status != "live"):
+        raise NotFound(_NO_ACTION)
+    return action, access
+
+
+def update_action(
+    principal: Principal, campaign_id: str, action_id: str, changes: dict[str, Any]
+) -> Action:
+    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
+    current = actions_dal.get_action(campaign_id, action_id)
+    if current is None:
+        raise NotFound(_NO_ACTION)
+    if "questions" in changes:
+        changes = {
+            **changes,
+            "questions": _merged_questions(current.questions, changes["questions"] or []),
+        }
+    return actions_dal.update_action(campaign_id, action_id, changes, principal.user_id)
+
+
+def delete_action(principal: Principal, campaign_id: str, action_id: str) -> Action:
+    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
+    return actions_dal.soft_delete_action(campaign_id, action_id, principal.user_id)
+
+
+def restore_action(principal: Principal, campaign_id: str, action_id: str) -> Action:
+    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
+    return actions_dal.restore_action(campaign_id, action_id, principal.user_id)

@@ -1,0 +1,195 @@
+"""Sign-up, sign-in with TOTP, refresh, logout, TOTP enrolment, and token checks."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import crypto
+from chalicelib.auth import cognito, tokens, totp
+from chalicelib.auth.cognito import Tokens
+from chalicelib.config import settings
+from chalicelib.dal import ops, sessions
+from chalicelib.dal import users as users_dal
+from chalicelib.domain import User
+from chalicelib.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
+from chalicelib.logic import throttle
+from chalicelib.logic.access import Principal
+from chalicelib.observability import log_auth
+
+SESSION_TTL = 30 * 24 * 3600  # as long as the pool's refresh tokens live
+CHALLENGE_TTL = 300
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    mfa_token: str
+
+
+def _claims(access_token: str) -> dict[str, Any]:
+    """Claims of a token we just received from Cognito itself (no need to re-verify)."""
+    import jwt
+
+    claims: dict[str, Any] = jwt.decode(access_token, options={"verify_signature": False})
+    return claims
+
+
+def _totp_context(user_id: str) -> dict[str, str]:
+    return {"user_id": user_id, "purpose": "totp"}
+
+
+def _challenge_context(user_id: str) -> dict[str, str]:
+    return {"user_id": user_id, "purpose": "mfa-challenge"}
+
+
+def sign_up(email: str, password: str, name: str, phone: str | None, source_ip: str | None) -> User:
+    throttle.check("signup-ip", source_ip)
+    user_id = cognito.sign_up(email, password, name)
+    try:
+        user = users_dal.create_user(user_id, email, name, phone)
+    except Exception:
+        cognito.delete_identity(email)
+        raise
+    log_auth("signup", "success", user_id=user_id, source_ip=source_ip)
+    return user
+
+
+def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChallenge:
+    try:
+        throttle.check("login-ip", source_ip)
+        throttle.check("login-email", email)
+        issued = cognito.login(email, password)
+    except DomainError as exc:
+        log_auth("login", "failure", type(exc).__name__, source_ip=source_ip)
+        raise
+    claims = _claims(issued.access_token)
+    user_id = str(claims["sub"])
+    user = users_dal.get_user(user_id)
+    if user is None:
+        log_auth("login", "failure", "no profile", user_id=user_id, source_ip=source_ip)
+        raise cognito.BadCredentials()
+    if user.mfa_enabled:
+        challenge = secrets.token_urlsafe(32)
+        sessions.put_challenge(
+            challenge,
+            user_id,
+            email,
+            crypto.encrypt(issued.refresh_token, _challenge_context(user_id)),
+            CHALLENGE_TTL,
+        )
+        log_auth("login", "mfa_required", user_id=user_id, source_ip=source_ip)
+        return MfaChallenge(challenge)
+    sessions.create_session(
+        str(claims["origin_jti"]),
+        user_id,
+        email,
+        mfa=False,
+        refresh_token=issued.refresh_token,
+        ttl=SESSION_TTL,
+    )
+    log_auth("login", "success", user_id=user_id, source_ip=source_ip, mfa=False)
+    return issued
+
+
+def _accept_code(user_id: str, code: str) -> str | None:
+    """Check a TOTP code once: the encrypted secret it matched, or None."""
+    enrolment = users_dal.get_totp(user_id)
+    if enrolment is None:
+        return None
+    secret_enc, _verified = enrolment
+    secret = crypto.decrypt(secret_enc, _totp_context(user_id))
+    step = totp.matching_step(secret, code)
+    if step is None or not ops.claim_totp_step(user_id, step):
+        return None
+    return secret_enc
+
+
+def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
+    throttle.check("mfa-ip", source_ip)
+    challenge = sessions.get_challenge(mfa_token)
+    if challenge is None:
+        log_auth("mfa", "failure", "unknown or expired challenge", source_ip=source_ip)
+        raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
+    user_id, username, refresh_enc = challenge
+    if _accept_code(user_id, code) is None:
+        sessions.count_failed_challenge(mfa_token)
+        log_auth("mfa", "failure", "wrong or reused code", user_id=user_id, source_ip=source_ip)
+        raise NotAuthenticated("the code is wrong, expired or already used")
+    if not sessions.consume_challenge(mfa_token):
+        log_auth("mfa", "failure", "challenge already used", user_id=user_id, source_ip=source_ip)
+        raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
+    refresh_token = crypto.decrypt(refresh_enc, _challenge_context(user_id))
+    issued = cognito.refresh(username, refresh_token)
+    claims = _claims(issued.access_token)
+    sessions.create_session(
+        str(claims["origin_jti"]),
+        user_id,
+        username,
+        mfa=True,
+        refresh_token=refresh_token,
+        ttl=SESSION_TTL,
+    )
+    log_auth("mfa", "success", user_id=user_id, source_ip=source_ip)
+    return Tokens(issued.access_token, refresh_token, issued.expires_in)
+
+
+def refresh(refresh_token: str, source_ip: str | None) -> Tokens:
+    throttle.check("refresh-ip", source_ip)
+    session = sessions.session_for_refresh_token(refresh_token)
+    if session is None or session.revoked or session.expires_at < time.time():
+        log_auth("refresh", "failure", "no live session", source_ip=source_ip)
+        raise NotAuthenticated("the refresh token is not valid")
+    try:
+        issued = cognito.refresh(session.username, refresh_token)
+    except NotAuthenticated:
+        log_auth("refresh", "failure", "rejected by the pool", user_id=session.user_id)
+        raise
+    log_auth("refresh", "success", user_id=session.user_id, source_ip=source_ip, mfa=session.mfa)
+    return Tokens(issued.access_token, refresh_token, issued.expires_in)
+
+
+def logout(principal: Principal) -> None:
+    sessions.revoke(principal.session_id)
+    log_auth("logout", "success", user_id=principal.user_id)
+
+
+def authenticate(access_token: str) -> Principal:
+    """The authorizer's check: a valid token of a live, unrevoked session."""
+    claims = tokens.verify_access_token(access_token)
+    session = sessions.get_session(str(claims["origin_jti"]))
+    if session is None or session.revoked or session.expires_at < time.time():
+        raise NotAuthenticated("the session has ended; sign in again")
+    if session.user_id != claims["sub"]:
+        raise NotAuthenticated("the token does not belong to this session")
+    return Principal(user_id=session.user_id, session_id=session.session_id, mfa=session.mfa)
+
+
+def start_totp_enrolment(principal: Principal) -> tuple[str, str]:
+    """A new TOTP secret for the caller: (secret, otpauth URI)."""
+    user = users_dal.get_user(principal.user_id)
+    if user is None:
+        raise NotAuthenticated("no such user")
+    if user.mfa_enabled:
+        raise Conflict("TOTP is already enabled for this account")
+    secret = totp.new_secret()
+    users_dal.put_totp(user.user_id, crypto.encrypt(secret, _totp_context(user.user_id)))
+    log_auth("totp_enrolment", "started", user_id=user.user_id)
+    return secret, totp.provisioning_uri(secret, user.email, settings().totp_issuer)
+
+
+def verify_totp_enrolment(principal: Principal, code: str) -> None:
+    """Confirm enrolment with a first code; the session counts as MFA-verified."""
+    enrolment = users_dal.get_totp(principal.user_id)
+    if enrolment is None:
+        raise Conflict("start TOTP enrolment first (POST /me/mfa/totp)")
+    if enrolment[1]:
+        raise Conflict("TOTP is already enabled for this account")
+    secret_enc = _accept_code(principal.user_id, code)
+    if secret_enc is None:
+        log_auth("totp_enrolment", "failure", "wrong code", user_id=principal.user_id)
+        raise InvalidInput("code", "is wrong, expired or already used")
+    users_dal.confirm_totp(principal.user_id, secret_enc)
+    sessions.mark_mfa(principal.session_id)
+    log_auth("totp_enrolment", "success", user_id=principal.user_id)

@@ -1,0 +1,95 @@
+"""Campaigns, join codes and members."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.auth.policy import Permission
+from chalicelib.dal import campaigns as campaigns_dal
+from chalicelib.dal import users as users_dal
+from chalicelib.dal.common import iso, new_id, now
+from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role
+from chalicelib.errors import Forbidden, NotAuthenticated, NotFound
+from chalicelib.logic.access import Access, Principal, require, require_global
+
+JOIN_CODE_TTL = timedelta(days=7)
+_JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes (0/O, 1/I/L)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    membership: Membership
+    synced_contacts_count: int
+
+
+def create_campaign(principal: Principal, name: str) -> Campaign:
+    require_global(principal, Permission.CREATE_CAMPAIGN)
+    user = users_dal.get_user(principal.user_id)
+    if user is None:
+        raise NotAuthenticated("no such user")
+    return campaigns_dal.create_campaign(new_id(), name, user)
+
+
+def get_campaign(principal: Principal, campaign_id: str) -> tuple[Campaign, Access]:
+    access = require(principal, campaign_id, Permission.VIEW_CAMPAIGN)
+    campaign = campaigns_dal.get_campaign(campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
+    return campaign, access
+
+
+def update_campaign(
+    principal: Principal, campaign_id: str, *, name: str | None, settings: dict[str, Any] | None
+) -> Campaign:
+    require(principal, campaign_id, Permission.MANAGE_CAMPAIGN)
+    return campaigns_dal.update_campaign(
+        campaign_id, name=name, settings=settings, actor=principal.user_id
+    )
+
+
+def create_join_code(principal: Principal, campaign_id: str) -> JoinCode:
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    code = "".join(secrets.choice(_JOIN_ALPHABET) for _ in range(10))
+    return campaigns_dal.create_join_code(
+        code, campaign_id, iso(now() + JOIN_CODE_TTL), principal.user_id
+    )
+
+
+def join(principal: Principal, code: str) -> Membership:
+    """Join a campaign as a volunteer (a member already keeps their role)."""
+    join_code = campaigns_dal.get_join_code(code.strip().upper())
+    if join_code is None or join_code.expires_at <= iso(now()):
+        raise NotFound("no such join code, or it has expired")
+    user = users_dal.get_user(principal.user_id)
+    if user is None:
+        raise NotAuthenticated("no such user")
+    membership, _created = campaigns_dal.add_member(join_code.campaign_id, user, Role.VOLUNTEER)
+    return membership
+
+
+def list_members(
+    principal: Principal, campaign_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[MemberView], str | None]:
+    require(principal, campaign_id, Permission.VIEW_MEMBERS)
+    page: Page = campaigns_dal.list_members(campaign_id, limit=limit, cursor=cursor)
+    profiles = users_dal.get_users([m.user_id for m in page.items])
+    views = [
+        MemberView(m, profiles[m.user_id].contacts_count if m.user_id in profiles else 0)
+        for m in page.items
+    ]
+    return views, page.next_cursor
+
+
+def change_role(principal: Principal, campaign_id: str, user_id: str, role: Role) -> Membership:
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    if user_id == principal.user_id:
+        raise Forbidden("an admin cannot change their own role")
+    return campaigns_dal.change_role(campaign_id, user_id, role, principal.user_id)
+
+
+def remove_member(principal: Principal, campaign_id: str, user_id: str) -> None:
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    campaigns_dal.remove_member(campaign_id, user_id, principal.user_id)

@@ -1,0 +1,32 @@
+"""Abuse throttling for the sign-in routes (fixed windows in the ops table).
+
+Per-IP request rates for the whole API are WAF rate rules in `infra/`; here are
+the limits that need to know what is being tried: logins per e-mail, codes per user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib.dal import ops
+from chalicelib.errors import Throttled
+
+# bucket -> (hits allowed, window in seconds)
+LIMITS: dict[str, tuple[int, int]] = {
+    "signup-ip": (20, 3600),
+    "login-ip": (60, 300),
+    "login-email": (10, 300),
+    "mfa-ip": (60, 300),
+    "refresh-ip": (120, 300),
+}
+
+
+def check(bucket: str, key: str | None) -> None:
+    """Count one attempt; raise Throttled once the window's allowance is spent."""
+    if not key:
+        return
+    allowed, window = LIMITS[bucket]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    hits, seconds_left = ops.hit(bucket, digest, window)
+    if hits > allowed:
+        raise Throttled(seconds_left)

@@ -1,0 +1,222 @@
+"""The embedded AWS emulator and everything the app needs on it.
+
+The tables, bucket and log group are created from the definitions in
+`infra/resources.json`, the same template AWS deploys, so the two cannot drift.
+moto's CloudFormation skips Cognito pools (and a GetAtt on one crashes the stack),
+so the pool and its client are created through the API from the same properties.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "resources.json"
+REGION = "us-east-1"
+
+# logical id in the template -> environment variable naming the local table/bucket
+TABLES = {
+    "MainTable": "MAIN_TABLE",
+    "SessionsTable": "SESSIONS_TABLE",
+    "OpsTable": "OPS_TABLE",
+    "AuditTable": "AUDIT_TABLE",
+}
+
+
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(TEMPLATE.read_text())
+    return loaded
+
+
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: res["Properties"]
+        for name, res in template()["Resources"].items()
+        if res["Type"] == kind
+    }
+
+
+def base_environment(endpoint: str, stage: str = "local") -> dict[str, str]:
+    """Settings every local process shares (no secrets of any real account)."""
+    prefix = f"vo-{stage}"
+    return {
+        "STAGE": stage,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL": endpoint,
+        "MAIN_TABLE": f"{prefix}-main",
+        "SESSIONS_TABLE": f"{prefix}-sessions",
+        "OPS_TABLE": f"{prefix}-ops",
+        "AUDIT_TABLE": f"{prefix}-audit",
+        "LOG_BUCKET": f"{prefix}-logs",
+        "LOG_GROUP_NAME": f"/aws/lambda/{prefix}",
+        "AUTO_CONFIRM_SIGNUP": "true",
+        "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+    }
+
+
+@dataclass
+class Emulator:
+    """moto in server mode, in this process, on a free loopback port."""
+
+    server: Any
+    endpoint: str
+
+    @classmethod
+    def start(cls, port: int = 0) -> Emulator:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        host, bound = server.get_host_and_port()
+        return cls(server, f"http://{host}:{bound}")
+
+    def reset(self) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _session(env: dict[str, str]) -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+
+
+def table_definition(props: dict[str, Any], name: str) -> dict[str, Any]:
+    """create_table arguments from a template table (SSE and PITR are AWS-side)."""
+    definition = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in props:
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if "StreamSpecification" in props:
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": props["StreamSpecification"]["StreamViewType"],
+        }
+    return definition
+
+
+def create_tables(env: dict[str, str], endpoint: str | None = None) -> None:
+    """Create every table of the template on `endpoint` (moto or DynamoDB Local)."""
+    ddb = _session(env).client("dynamodb", endpoint_url=endpoint or env["AWS_ENDPOINT_URL"])
+    for logical, props in resources("AWS::DynamoDB::Table").items():
+        name = env[TABLES[logical]]
+        ddb.create_table(**table_definition(props, name))
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.get_waiter("table_exists").wait(TableName=name)
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+
+
+def lifecycle_rules(props: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bucket's lifecycle rules, from CloudFormation's shape to S3's API shape."""
+    rules = []
+    for rule in props["LifecycleConfiguration"]["Rules"]:
+        out: dict[str, Any] = {
+            "ID": rule["Id"],
+            "Status": rule["Status"],
+            "Filter": {"Prefix": rule.get("Prefix", "")},
+        }
+        if "Transitions" in rule:
+            out["Transitions"] = [
+                {"Days": t["TransitionInDays"], "StorageClass": t["StorageClass"]}
+                for t in rule["Transitions"]
+            ]
+        if "AbortIncompleteMultipartUpload" in rule:
+            out["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+        if "NoncurrentVersionExpirationInDays" in rule:
+            out["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": rule["NoncurrentVersionExpirationInDays"]
+            }
+        if "ExpirationInDays" in rule:
+            out["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        rules.append(out)
+    return rules
+
+
+def provision(env: dict[str, str]) -> dict[str, str]:
+    """Create everything on the emulator; returns the settings it generated."""
+    session = _session(env)
+    endpoint = env["AWS_ENDPOINT_URL"]
+
+    kms = session.client("kms", endpoint_url=endpoint)
+    key_id = kms.create_key(Description="local app key")["KeyMetadata"]["KeyId"]
+
+    create_tables(env)
+
+    s3 = session.client("s3", endpoint_url=endpoint)
+    bucket_props = resources("AWS::S3::Bucket")["LogBucket"]
+    s3.create_bucket(Bucket=env["LOG_BUCKET"])
+    s3.put_bucket_versioning(
+        Bucket=env["LOG_BUCKET"], VersioningConfiguration={"Status": "Enabled"}
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=env["LOG_BUCKET"],
+        LifecycleConfiguration={"Rules": lifecycle_rules(bucket_props)},
+    )
+
+    logs = session.client("logs", endpoint_url=endpoint)
+    group = resources("AWS::Logs::LogGroup")["AppLogGroup"]
+    logs.create_log_group(logGroupName=env["LOG_GROUP_NAME"])
+    logs.put_retention_policy(
+        logGroupName=env["LOG_GROUP_NAME"], retentionInDays=group["RetentionInDays"]
+    )
+
+    idp = session.client("cognito-idp", endpoint_url=endpoint)
+    pool_props = resources("AWS::Cognito::UserPool")["UserPool"]
+    pool_id = idp.create_user_pool(
+        PoolName=f"vo-{env['STAGE']}",
+        Policies=pool_props["Policies"],
+        AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+    )["UserPool"]["Id"]
+    client_props = resources("AWS::Cognito::UserPoolClient")["UserPoolClient"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=f"vo-{env['STAGE']}-backend",
+        GenerateSecret=True,
+        ExplicitAuthFlows=client_props["ExplicitAuthFlows"],
+        PreventUserExistenceErrors=client_props["PreventUserExistenceErrors"],
+        EnableTokenRevocation=True,
+    )["UserPoolClient"]
+    return {
+        "KMS_KEY_ID": key_id,
+        "USER_POOL_ID": pool_id,
+        "USER_POOL_CLIENT_ID": client["ClientId"],
+        "USER_POOL_CLIENT_SECRET": client["ClientSecret"],
+        "JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",
+        "APP_SECRET": env.get("APP_SECRET") or secrets.token_urlsafe(48),
+    }
+
+
+def apply(env: dict[str, str]) -> None:
+    """Make `env` this process's environment, and forget cached settings and clients."""
+    os.environ.update(env)
+    from chalicelib import aws, config
+
+    config.reset()
+    aws.reset()

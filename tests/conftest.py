@@ -1,0 +1,44 @@
+"""Fixtures: the embedded emulator (one per test session, reset for every test),
+the app on it, and an API client through chalice's test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.stack import Emulator, apply, base_environment, provision
+from tests.helpers import Api, chalice_transport
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    emu = Emulator.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def stack(emulator: Emulator) -> dict[str, str]:
+    """A freshly provisioned, empty emulator, and the app's settings pointing at it."""
+    emulator.reset()
+    env = base_environment(emulator.endpoint, stage="test")
+    env.update(provision(env))
+    apply(env)
+    return env
+
+
+@pytest.fixture
+def chalice_app(stack: dict[str, str]) -> Any:
+    from app import app
+
+    return app
+
+
+@pytest.fixture
+def api(chalice_app: Any) -> Iterator[Api]:
+    from chalice.test import Client
+
+    with Client(chalice_app) as client:
+        yield Api(chalice_transport(client))
