@@ -217,6 +217,8 @@ def apply(env: dict[str, str]) -> None:
     """Make `env` this process's environment, and forget cached settings and clients."""
     os.environ.update(env)
     from chalicelib import aws, config
+    from chalicelib.dal.models import reset_connections
 
     config.reset()
     aws.reset()
+    reset_connections()

@@ -198,3 +198,9 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     ActionModel,
     JoinCodeModel,
 )
+
+
+def reset_connections() -> None:
+    """Forget pynamodb's cached connections (after the endpoint changed: tests, local stack)."""
+    for model in (*MAIN_MODELS, MainModel, SessionModel, OpsModel):
+        model._connection = None

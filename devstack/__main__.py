@@ -1,0 +1,119 @@
+"""`python -m devstack`: the whole system on the embedded emulator (what `make run` starts).
+
+Starts moto in this process, creates the tables, bucket, log group, KMS key and
+user pool, serves the API (PORT, default 8000), feeds the main table's stream to
+the stream handlers, runs the scheduled handlers, seeds demo data and prints how to
+sign in. Ctrl-C or SIGTERM stops all of it; everything runs in this one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from devstack.scheduler import Scheduler
+from devstack.stack import Emulator, apply, base_environment, provision
+from devstack.streams import StreamPoller
+
+
+def _stream_pollers(app: Any, env: dict[str, str]) -> list[StreamPoller]:
+    import boto3
+    from chalice.app import DynamoDBEventConfig
+
+    session = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"])
+    ddb = session.client("dynamodb")
+    streams = session.client("dynamodbstreams")
+    stream_arn = ddb.describe_table(TableName=env["MAIN_TABLE"])["Table"]["LatestStreamArn"]
+    return [
+        StreamPoller(
+            streams,
+            stream_arn,
+            app.handler_map[source.name],
+            source.name,
+            source.batch_size,
+            env["AWS_DEFAULT_REGION"],
+        )
+        for source in app.event_sources
+        if isinstance(source, DynamoDBEventConfig)
+    ]
+
+
+def _scheduler(app: Any) -> Scheduler:
+    from chalice.app import ScheduledEventConfig
+
+    jobs = []
+    for source in app.event_sources:
+        if isinstance(source, ScheduledEventConfig):
+            expression = source.schedule_expression
+            text = expression if isinstance(expression, str) else expression.to_string()
+            jobs.append((source.name, text, app.handler_map[source.name]))
+    return Scheduler(jobs)
+
+
+def main() -> int:
+    started = time.monotonic()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+
+    emulator = Emulator.start(int(os.environ.get("EMULATOR_PORT", "0")))
+    env = base_environment(emulator.endpoint)
+    env.update({k: v for k, v in os.environ.items() if k.endswith("_API_URL")})
+    env.update(provision(env))
+    apply(env)
+
+    from app import app
+    from devstack.seed import seed
+    from devstack.server import EmbeddedServer
+
+    server = EmbeddedServer(app, host, port)
+    server.start()
+    pollers = _stream_pollers(app, env)
+    for poller in pollers:
+        poller.start()
+    scheduler = _scheduler(app)
+    scheduler.start()
+
+    base = f"http://{host}:{server.port}"
+    demo = None if os.environ.get("SEED", "true") == "false" else seed(base)
+    elapsed = time.monotonic() - started
+
+    print(f"\nThe API is ready on {base} (started in {elapsed:.1f} s)", flush=True)
+    print(f"  AWS emulator: {emulator.endpoint}  (region {env['AWS_DEFAULT_REGION']})")
+    if demo:
+        print("  Demo data:")
+        print(f"    admin      {demo.admin_email} / {demo.password}")
+        print(
+            f"               TOTP secret {demo.admin_totp_secret}  (e.g. python -c \"import pyotp; print(pyotp.TOTP('{demo.admin_totp_secret}').now())\")"
+        )
+        print(f"    volunteer  {demo.volunteer_email} / {demo.password}")
+        print(f"    campaign   {demo.campaign_id}  (join code {demo.join_code})")
+        print(f"    action     {demo.action_id}  (live)")
+    print("  Try: curl -s " + base + "/health", flush=True)
+    print("Ctrl-C stops everything.", flush=True)
+
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    stopping.wait()
+
+    scheduler.stop()
+    for poller in pollers:
+        poller.stop()
+    server.stop()
+    emulator.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Chalice's local dev server, embedded in this process.
+
+Responses that the gateway itself produces (401 without a token, 403 for an
+unknown route) get the same headers and error shape that `infra/` configures as
+API Gateway's gateway responses, so the local stack answers as AWS would.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
+
+from chalicelib.api.http import SECURITY_HEADERS
+
+_GATEWAY_CODES = {401: "UnauthorizedError", 403: "ForbiddenError", 404: "NotFoundError"}
+
+
+class GatewayHandler(ChaliceRequestHandler):
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        try:
+            message = json.loads(error.body or b"{}")
+            text = message.get("message") or message.get("Message") or "request refused"
+        except ValueError:
+            text = "request refused"
+        if error.CODE == 403 and "Missing Authentication Token" in str(text):
+            code, text = 404, "no such route"
+        else:
+            code = error.CODE
+        body = json.dumps({"Code": _GATEWAY_CODES.get(code, "GatewayError"), "Message": text})
+        headers: dict[str, Any] = {
+            **SECURITY_HEADERS,
+            "X-Request-Id": str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        }
+        self._send_http_response(code, headers, body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silent: the app writes its own structured line per request."""
+
+
+class EmbeddedServer:
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+        config = Config.create(chalice_stage="local", app_name=app.app_name, lambda_timeout=60)
+        self._server = LocalDevServer(app, config, host, port, handler_cls=GatewayHandler)
+        self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server.server_close()
+        self._thread.join(timeout=5)
