@@ -55,6 +55,10 @@ def _scheduler(app: Any) -> Scheduler:
     return Scheduler(jobs)
 
 
+def _code_command(secret: str) -> str:
+    return f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
+
+
 def main() -> int:
     started = time.monotonic()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -88,9 +92,8 @@ def main() -> int:
     if demo:
         print("  Demo data:")
         print(f"    admin      {demo.admin_email} / {demo.password}")
-        print(
-            f"               TOTP secret {demo.admin_totp_secret}  (e.g. python -c \"import pyotp; print(pyotp.TOTP('{demo.admin_totp_secret}').now())\")"
-        )
+        print(f"               TOTP secret {demo.admin_totp_secret}")
+        print(f"               a code: {_code_command(demo.admin_totp_secret)}")
         print(f"    volunteer  {demo.volunteer_email} / {demo.password}")
         print(f"    campaign   {demo.campaign_id}  (join code {demo.join_code})")
         print(f"    action     {demo.action_id}  (live)")

@@ -32,7 +32,7 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=30) as response:
         raw = response.read()
     return json.loads(raw) if raw else None
 

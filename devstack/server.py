@@ -45,7 +45,7 @@ class GatewayHandler(ChaliceRequestHandler):
         }
         self._send_http_response(code, headers, body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silent: the app writes its own structured line per request."""
 
 
