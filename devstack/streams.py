@@ -41,7 +41,7 @@ def lambda_records(records: list[dict[str, Any]], stream_arn: str, region: str) 
         shaped.setdefault("eventVersion", "1.1")
         dynamodb = dict(shaped.get("dynamodb", {}))
         created = dynamodb.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if created is not None and hasattr(created, "timestamp"):
             dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
         shaped["dynamodb"] = dynamodb
         out.append(shaped)

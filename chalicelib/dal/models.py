@@ -202,5 +202,6 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
 
 def reset_connections() -> None:
     """Forget pynamodb's cached connections (after the endpoint changed: tests, local stack)."""
-    for model in (*MAIN_MODELS, MainModel, SessionModel, OpsModel):
+    models: tuple[type[Model], ...] = (*MAIN_MODELS, MainModel, SessionModel, OpsModel)
+    for model in models:
         model._connection = None
