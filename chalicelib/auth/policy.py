@@ -3,8 +3,9 @@
 Rules, in order:
 1. Not signed in never reaches here (the authorizer answers 401).
 2. Outside a campaign (no membership): platform staff with a current security
-   training (365 days) and an MFA-verified session may read what admins read;
-   everyone else is told the campaign does not exist (404, never a hint).
+   training (365 days) and an MFA-verified session may read what admins read, and
+   change nothing (403); everyone else is told the campaign does not exist (404,
+   never a hint).
 3. An admin acts as admin only with an MFA-verified session (403 "MFA required").
 4. A volunteer may do what volunteers do; anything for admins is 403.
 """
@@ -114,8 +115,13 @@ def decide(caller: Caller, role: Role | None, permission: Permission) -> Decisio
         if role is Role.ADMIN and not caller.mfa:
             return Decision.MFA_REQUIRED
         return Decision.ALLOW
-    if rule.staff_may_read and staff_is_current(caller):
-        return Decision.ALLOW_AS_STAFF if caller.mfa else Decision.MFA_REQUIRED
+    if staff_is_current(caller):
+        if not caller.mfa:
+            return Decision.MFA_REQUIRED
+        if rule.staff_may_read:
+            return Decision.ALLOW_AS_STAFF
+        if role is None:
+            return Decision.FORBIDDEN  # staff may look, never change
     if role is None:
         return Decision.NOT_FOUND
     if role is Role.ADMIN and not caller.mfa:
@@ -126,4 +132,4 @@ def decide(caller: Caller, role: Role | None, permission: Permission) -> Decisio
 def needs_staff_profile(role: Role | None, permission: Permission) -> bool:
     """Whether `decide` could use the staff flag here (saves a read when it cannot)."""
     rule = RULES[permission]
-    return rule.staff_may_read and (role is None or role not in rule.roles)
+    return role is None or (rule.staff_may_read and role not in rule.roles)

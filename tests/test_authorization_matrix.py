@@ -1,0 +1,249 @@
+"""The authorization matrix: every route of the app x every kind of caller -> status.
+
+The test enumerates the app's routes itself and fails when one is missing here, so
+no route can be added without deciding who may call it.
+
+Callers, for a campaign A:
+- anon:        no Authorization header
+- outsider:    signed in, member of nothing
+- volunteer:   a volunteer of A
+- admin_nomfa: an admin of A whose session did not pass TOTP
+- admin:       an admin of A with an MFA-verified session
+- other_admin: an admin (MFA) of another campaign
+- staff:       platform staff with current training and MFA, not a member of A
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.helpers import (
+    Api,
+    Person,
+    admin_with_mfa,
+    create_action,
+    create_campaign,
+    join,
+    volunteer,
+)
+
+CALLERS = ("anon", "outsider", "volunteer", "admin_nomfa", "admin", "other_admin", "staff")
+
+
+@dataclass
+class World:
+    api: Api
+    people: dict[str, Person]
+    cid: str
+    target: Person  # a volunteer of A that member routes act on
+    join_code: str
+
+    def fresh_action(self) -> str:
+        return str(create_action(self.api, self.people["admin"], self.cid)["action_id"])
+
+    def rejoin_target(self) -> None:
+        reply = self.api.post("/campaigns/join", {"code": self.join_code}, token=self.target.token)
+        assert reply.status == 200, reply
+
+
+def _row(**statuses: int) -> dict[str, int]:
+    assert set(statuses) == set(CALLERS), sorted(set(CALLERS) ^ set(statuses))
+    return statuses
+
+
+def _public(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+def _admin_route(ok: int, *, volunteer: int = 403, staff: int = 403) -> dict[str, int]:
+    return _row(
+        anon=401,
+        outsider=404,
+        volunteer=volunteer,
+        admin_nomfa=403,
+        admin=ok,
+        other_admin=404,
+        staff=staff,
+    )
+
+
+def _member_route(ok: int, *, staff: int) -> dict[str, int]:
+    return _row(
+        anon=401,
+        outsider=404,
+        volunteer=ok,
+        admin_nomfa=403,
+        admin=ok,
+        other_admin=404,
+        staff=staff,
+    )
+
+
+def _signed_in(ok: int) -> dict[str, int]:
+    return {**dict.fromkeys(CALLERS, ok), "anon": 401}
+
+
+# (method, path) -> (how to call it: returns (path, body), expected status per caller)
+Call = Callable[[World], tuple[str, Any]]
+MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
+    ("GET", "/health"): (lambda w: ("/health", None), _public(200)),
+    ("POST", "/auth/signup"): (lambda w: ("/auth/signup", {}), _public(400)),
+    ("POST", "/auth/login"): (lambda w: ("/auth/login", {}), _public(400)),
+    ("POST", "/auth/mfa"): (lambda w: ("/auth/mfa", {}), _public(400)),
+    ("POST", "/auth/refresh"): (lambda w: ("/auth/refresh", {}), _public(400)),
+    ("GET", "/me"): (lambda w: ("/me", None), _signed_in(200)),
+    ("POST", "/me/mfa/totp"): (
+        lambda w: ("/me/mfa/totp", None),
+        {**_signed_in(201), "admin": 409, "other_admin": 409, "staff": 409},
+    ),
+    # runs after /me/mfa/totp: those who started enrolment send a wrong code (400),
+    # those with TOTP already enabled are told so (409)
+    ("POST", "/me/mfa/totp/verify"): (
+        lambda w: ("/me/mfa/totp/verify", {"code": "000000"}),
+        {**_signed_in(400), "admin": 409, "other_admin": 409, "staff": 409},
+    ),
+    ("POST", "/campaigns"): (
+        lambda w: ("/campaigns", {"name": "New"}),
+        _row(
+            anon=401,
+            outsider=403,
+            volunteer=403,
+            admin_nomfa=403,
+            admin=201,
+            other_admin=201,
+            staff=201,
+        ),
+    ),
+    ("POST", "/campaigns/join"): (
+        lambda w: ("/campaigns/join", {"code": "NO-SUCH-CODE"}),
+        _signed_in(404),
+    ),
+    ("GET", "/campaigns/{cid}"): (
+        lambda w: (f"/campaigns/{w.cid}", None),
+        _member_route(200, staff=200),
+    ),
+    ("PATCH", "/campaigns/{cid}"): (
+        lambda w: (f"/campaigns/{w.cid}", {"name": "Renamed"}),
+        _admin_route(200),
+    ),
+    ("POST", "/campaigns/{cid}/join-codes"): (
+        lambda w: (f"/campaigns/{w.cid}/join-codes", None),
+        _admin_route(201),
+    ),
+    ("GET", "/campaigns/{cid}/members"): (
+        lambda w: (f"/campaigns/{w.cid}/members", None),
+        _admin_route(200, staff=200),
+    ),
+    ("PATCH", "/campaigns/{cid}/members/{uid}"): (
+        lambda w: (f"/campaigns/{w.cid}/members/{w.target.user_id}", {"role": "volunteer"}),
+        _admin_route(200),
+    ),
+    ("DELETE", "/campaigns/{cid}/members/{uid}"): (
+        lambda w: (f"/campaigns/{w.cid}/members/{w.target.user_id}", None),
+        _admin_route(204),
+    ),
+    ("POST", "/campaigns/{cid}/actions"): (
+        lambda w: (f"/campaigns/{w.cid}/actions", {"type": "call", "title": "Call"}),
+        _admin_route(201),
+    ),
+    ("GET", "/campaigns/{cid}/actions"): (
+        lambda w: (f"/campaigns/{w.cid}/actions", None),
+        _member_route(200, staff=200),
+    ),
+    ("GET", "/campaigns/{cid}/actions/{aid}"): (
+        lambda w: (f"/campaigns/{w.cid}/actions/{w.fresh_action()}", None),
+        _member_route(200, staff=200),
+    ),
+    ("PATCH", "/campaigns/{cid}/actions/{aid}"): (
+        lambda w: (f"/campaigns/{w.cid}/actions/{w.fresh_action()}", {"title": "New title"}),
+        _admin_route(200),
+    ),
+    ("DELETE", "/campaigns/{cid}/actions/{aid}"): (
+        lambda w: (f"/campaigns/{w.cid}/actions/{w.fresh_action()}", None),
+        _admin_route(204),
+    ),
+    ("POST", "/campaigns/{cid}/actions/{aid}/restore"): (
+        lambda w: (f"/campaigns/{w.cid}/actions/{w.fresh_action()}/restore", None),
+        _admin_route(200),
+    ),
+    # last: it ends the caller's session
+    ("POST", "/auth/logout"): (lambda w: ("/auth/logout", None), _signed_in(204)),
+}
+
+
+def _world(api: Api) -> World:
+    from chalicelib.dal import users
+
+    admin = admin_with_mfa(api, "admin")
+    cid = create_campaign(api, admin, "A")
+    other_admin = admin_with_mfa(api, "other")
+    create_campaign(api, other_admin, "B")
+    vol = volunteer(api, "vol")
+    join(api, admin, cid, vol)
+    nomfa = volunteer(api, "nomfa")
+    join(api, admin, cid, nomfa)
+    assert (
+        api.patch(
+            f"/campaigns/{cid}/members/{nomfa.user_id}", {"role": "admin"}, token=admin.token
+        ).status
+        == 200
+    )
+    outsider = volunteer(api, "outsider")
+    staff = admin_with_mfa(api, "staff")
+    trained = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    users.set_staff(staff.user_id, trained, actor="operator")
+    target = volunteer(api, "target")
+    join(api, admin, cid, target)
+    code = api.post(f"/campaigns/{cid}/join-codes", token=admin.token).body["code"]
+    people = {
+        "anon": Person(email="", user_id=""),
+        "outsider": outsider,
+        "volunteer": vol,
+        "admin_nomfa": nomfa,
+        "admin": admin,
+        "other_admin": other_admin,
+        "staff": staff,
+    }
+    return World(api, people, cid, target, code)
+
+
+def test_every_route_is_in_the_matrix(chalice_app):
+    routes = {(method, path) for path, methods in chalice_app.routes.items() for method in methods}
+    assert routes - set(MATRIX) == set(), "routes missing from the authorization matrix"
+    assert set(MATRIX) - routes == set(), "matrix rows for routes the app does not have"
+
+
+def test_authorization_matrix(api):
+    world = _world(api)
+    mismatches = []
+    for (method, template), (make_call, expected) in MATRIX.items():
+        for caller in CALLERS:
+            path, body = make_call(world)
+            token = world.people[caller].token or None
+            reply = api.call(method, path, body, token=token)
+            if reply.status != expected[caller]:
+                mismatches.append(f"{method} {template} as {caller}: {reply.status} {reply.body}")
+            if reply.status == 204 and template.endswith("/members/{uid}"):
+                world.rejoin_target()
+    assert mismatches == []
+
+
+def test_admin_without_mfa_is_told_mfa_is_required(api):
+    world = _world(api)
+    reply = api.get(f"/campaigns/{world.cid}/members", token=world.people["admin_nomfa"].token)
+    assert reply.status == 403
+    assert "MFA" in reply.body["Message"]
+
+
+def test_staff_with_lapsed_training_sees_nothing(api):
+    from chalicelib.dal import users
+
+    world = _world(api)
+    staff = world.people["staff"]
+    lapsed = (datetime.now(UTC) - timedelta(days=366)).isoformat()
+    users.set_staff(staff.user_id, lapsed, actor="operator")
+    assert api.get(f"/campaigns/{world.cid}", token=staff.token).status == 404
+    assert api.get(f"/campaigns/{world.cid}/members", token=staff.token).status == 404
