@@ -8,6 +8,7 @@ so the pool and its client are created through the API from the same properties.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -92,11 +93,22 @@ class Emulator:
         self.server.stop()
 
 
-def _session(env: dict[str, str]) -> boto3.session.Session:
-    return boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
+@functools.lru_cache(maxsize=32)
+def _client(service: str, endpoint: str, region: str, key: str, secret: str) -> Any:
+    """Provisioning clients, kept per endpoint (creating one costs ~60 ms)."""
+    session = boto3.session.Session(
+        aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
+    )
+    return session.client(service, endpoint_url=endpoint)
+
+
+def client(env: dict[str, str], service: str, endpoint: str | None = None) -> Any:
+    return _client(
+        service,
+        endpoint or env["AWS_ENDPOINT_URL"],
+        env["AWS_DEFAULT_REGION"],
+        env["AWS_ACCESS_KEY_ID"],
+        env["AWS_SECRET_ACCESS_KEY"],
     )
 
 
@@ -120,7 +132,7 @@ def table_definition(props: dict[str, Any], name: str) -> dict[str, Any]:
 
 def create_tables(env: dict[str, str], endpoint: str | None = None) -> None:
     """Create every table of the template on `endpoint` (moto or DynamoDB Local)."""
-    ddb = _session(env).client("dynamodb", endpoint_url=endpoint or env["AWS_ENDPOINT_URL"])
+    ddb = client(env, "dynamodb", endpoint)
     for logical, props in resources("AWS::DynamoDB::Table").items():
         name = env[TABLES[logical]]
         ddb.create_table(**table_definition(props, name))
@@ -161,15 +173,13 @@ def lifecycle_rules(props: dict[str, Any]) -> list[dict[str, Any]]:
 
 def provision(env: dict[str, str]) -> dict[str, str]:
     """Create everything on the emulator; returns the settings it generated."""
-    session = _session(env)
     endpoint = env["AWS_ENDPOINT_URL"]
-
-    kms = session.client("kms", endpoint_url=endpoint)
+    kms = client(env, "kms")
     key_id = kms.create_key(Description="local app key")["KeyMetadata"]["KeyId"]
 
     create_tables(env)
 
-    s3 = session.client("s3", endpoint_url=endpoint)
+    s3 = client(env, "s3")
     bucket_props = resources("AWS::S3::Bucket")["LogBucket"]
     s3.create_bucket(Bucket=env["LOG_BUCKET"])
     s3.put_bucket_versioning(
@@ -180,14 +190,14 @@ def provision(env: dict[str, str]) -> dict[str, str]:
         LifecycleConfiguration={"Rules": lifecycle_rules(bucket_props)},
     )
 
-    logs = session.client("logs", endpoint_url=endpoint)
+    logs = client(env, "logs")
     group = resources("AWS::Logs::LogGroup")["AppLogGroup"]
     logs.create_log_group(logGroupName=env["LOG_GROUP_NAME"])
     logs.put_retention_policy(
         logGroupName=env["LOG_GROUP_NAME"], retentionInDays=group["RetentionInDays"]
     )
 
-    idp = session.client("cognito-idp", endpoint_url=endpoint)
+    idp = client(env, "cognito-idp")
     pool_props = resources("AWS::Cognito::UserPool")["UserPool"]
     pool_id = idp.create_user_pool(
         PoolName=f"vo-{env['STAGE']}",
@@ -195,7 +205,7 @@ def provision(env: dict[str, str]) -> dict[str, str]:
         AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
     )["UserPool"]["Id"]
     client_props = resources("AWS::Cognito::UserPoolClient")["UserPoolClient"]
-    client = idp.create_user_pool_client(
+    app_client = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName=f"vo-{env['STAGE']}-backend",
         GenerateSecret=True,
@@ -206,8 +216,8 @@ def provision(env: dict[str, str]) -> dict[str, str]:
     return {
         "KMS_KEY_ID": key_id,
         "USER_POOL_ID": pool_id,
-        "USER_POOL_CLIENT_ID": client["ClientId"],
-        "USER_POOL_CLIENT_SECRET": client["ClientSecret"],
+        "USER_POOL_CLIENT_ID": app_client["ClientId"],
+        "USER_POOL_CLIENT_SECRET": app_client["ClientSecret"],
         "JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",
         "APP_SECRET": env.get("APP_SECRET") or secrets.token_urlsafe(48),
     }
@@ -215,10 +225,15 @@ def provision(env: dict[str, str]) -> dict[str, str]:
 
 def apply(env: dict[str, str]) -> None:
     """Make `env` this process's environment, and forget cached settings and clients."""
+    endpoint_changed = any(
+        os.environ.get(name) != env.get(name)
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_DEFAULT_REGION")
+    )
     os.environ.update(env)
     from chalicelib import aws, config
     from chalicelib.dal.models import reset_connections
 
     config.reset()
-    aws.reset()
-    reset_connections()
+    if endpoint_changed:  # clients hold no settings but their endpoint: keep them otherwise
+        aws.reset()
+        reset_connections()
