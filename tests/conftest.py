@@ -3,6 +3,7 @@ the app on it, and an API client through chalice's test client."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,3 +43,27 @@ def api(chalice_app: Any) -> Iterator[Api]:
 
     with Client(chalice_app) as client:
         yield Api(chalice_transport(client))
+
+
+class _Lines(logging.Handler):
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every line the app logs during the test, formatted as it writes them."""
+    from chalicelib.observability import logger
+
+    target = logging.getLogger(logger.name)
+    handler = _Lines(logger.registered_formatter)
+    target.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        target.removeHandler(handler)

@@ -1,0 +1,87 @@
+"""What every response carries, and what the logs record (and never record)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import PASSWORD, admin_with_mfa, sign_up, volunteer
+
+
+def _parsed(lines: list[str]) -> list[dict]:
+    return [json.loads(line) for line in lines]
+
+
+def test_security_headers_on_every_kind_of_response(api):
+    vol = volunteer(api)
+    replies = [
+        api.get("/health"),
+        api.get("/me", token=vol.token),
+        api.get("/me", token="garbage"),
+        api.post("/auth/login", {}),
+        api.get("/campaigns/none", token=vol.token),
+    ]
+    for reply in replies:
+        assert reply.headers["Strict-Transport-Security"].startswith("max-age="), reply
+        assert reply.headers["X-Content-Type-Options"] == "nosniff", reply
+        assert reply.headers["X-Request-Id"], reply
+    assert "Cache-Control" not in replies[0].headers
+    for reply in replies[1:3] + replies[4:]:
+        assert reply.headers["Cache-Control"] == "no-store", reply
+
+
+def test_errors_have_chalices_shape(api):
+    reply = api.post("/auth/login", {"email": "x@example.org"})
+    assert reply.status == 400
+    assert set(reply.body) == {"Code", "Message"}
+    assert reply.body["Code"] == "BadRequestError"
+    assert reply.body["Message"].startswith("password")
+
+
+def test_one_log_line_per_request(api, log_lines):
+    vol = volunteer(api)
+    log_lines.clear()
+    api.get("/me", token=vol.token, headers={"User-Agent": "field-app/1.0"})
+    requests = [line for line in _parsed(log_lines) if line.get("kind") == "request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["method"] == "GET"
+    assert line["route"] == "/me"
+    assert line["status"] == 200
+    assert line["user_id"] == vol.user_id
+    assert line["source_ip"]
+    assert line["user_agent"] == "field-app/1.0"
+    assert isinstance(line["latency_ms"], float | int)
+    assert line["request_id"] == line["correlation_id"]
+
+
+def test_auth_attempts_are_logged_without_secrets(api, log_lines):
+    admin = admin_with_mfa(api)
+    person = sign_up(api)
+    api.post("/auth/login", {"email": person.email, "password": "Wrong-Pass-1"})
+    challenge = api.post("/auth/login", {"email": admin.email, "password": PASSWORD}).body
+    api.post("/auth/mfa", {"mfa_token": challenge["mfa_token"], "code": "000000"})
+    code = admin.code()
+    ok = api.post("/auth/mfa", {"mfa_token": challenge["mfa_token"], "code": code}).body
+    api.post("/auth/refresh", {"refresh_token": ok["refresh_token"]})
+    api.post("/auth/logout", token=ok["access_token"])
+    out = "\n".join(log_lines)
+    auth = [line for line in _parsed(log_lines) if line.get("kind") == "auth"]
+    seen = {(line["event"], line["outcome"]) for line in auth}
+    assert {
+        ("login", "failure"),
+        ("login", "mfa_required"),
+        ("mfa", "failure"),
+        ("mfa", "success"),
+        ("refresh", "success"),
+        ("logout", "success"),
+    } <= seen
+    for secret in (
+        PASSWORD,
+        "Wrong-Pass-1",
+        code,
+        challenge["mfa_token"],
+        ok["refresh_token"],
+        ok["access_token"],
+        admin.totp_secret,
+    ):
+        assert secret not in out
