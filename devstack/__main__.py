@@ -8,11 +8,11 @@ sign in. Ctrl-C or SIGTERM stops all of it; everything runs in this one process.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -61,6 +61,14 @@ def _code_command(secret: str) -> str:
 
 def main() -> int:
     started = time.monotonic()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
+    stopping: list[int] = []  # a signal handler must not take locks: no Event here
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
@@ -100,14 +108,8 @@ def main() -> int:
     print("  Try: curl -s " + base + "/health", flush=True)
     print("Ctrl-C stops everything.", flush=True)
 
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    stopping.wait()
+    while not stopping:
+        time.sleep(0.2)
 
     scheduler.stop()
     for poller in pollers:

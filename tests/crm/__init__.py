@@ -1,0 +1,1 @@
+"""Tests of the CRM clients against the fake servers."""

@@ -1,0 +1,1 @@
+"""Fake external services for tests, the local stack and benchmarks."""
