@@ -39,7 +39,9 @@ def test_the_demo_admin_signs_in_with_totp_and_runs_an_action(http_api, local_st
     token = tokens.body["access_token"]
 
     me = http_api.get("/me", token=token).body
-    assert {"campaign_id": cid, "campaign_name": "Demo Campaign", "role": "admin"} in me["memberships"]
+    assert {"campaign_id": cid, "campaign_name": "Demo Campaign", "role": "admin"} in me[
+        "memberships"
+    ]
 
     vol_email = local_stack.value("volunteer")
     vol = http_api.post("/auth/login", {"email": vol_email, "password": password}).body
