@@ -1,4 +1,8 @@
-"""/campaigns/{cid}/actions: publish, list, change, soft-delete and restore actions."""
+"""/campaigns/{cid}/actions: publish, list, change, soft-delete and restore actions.
+
+Request schemas are imported inside the views that parse a body: pydantic costs
+~70 ms of cold start, which no other request should pay.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import schemas
 from chalicelib.api.http import bool_param, json_body, page_body, page_params, parse, route
 from chalicelib.domain import Action
 from chalicelib.logic import actions
@@ -46,6 +49,8 @@ def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/actions", methods=["POST"])
 def create_action(principal: Principal, cid: str) -> Response:
+    from chalicelib.api import schemas
+
     body = parse(schemas.ActionIn, json_body(bp.current_request))
     action = actions.create_action(principal, cid, body.model_dump())
     return Response(body=action_body(action, admin=True), status_code=201)
@@ -73,6 +78,8 @@ def get_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"])
 def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
+    from chalicelib.api import schemas
+
     body = parse(schemas.ActionPatch, json_body(bp.current_request))
     return action_body(actions.update_action(principal, cid, aid, body.changes()), admin=True)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from typing import Any
 
 from chalicelib.config import settings
@@ -21,6 +20,8 @@ _lock = threading.Lock()
 
 
 def _fetch_keys(url: str) -> dict[str, Any]:
+    import urllib.request
+
     import jwt
 
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (configured https URL)
