@@ -1,0 +1,1 @@
+"""Operator commands, run with the deployment's settings in the environment."""
