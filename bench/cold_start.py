@@ -79,7 +79,12 @@ def _run(module: str, root: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     wall_start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True, cwd=root
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=root,
     )
     wall = time.perf_counter() - wall_start
     figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
