@@ -107,3 +107,64 @@ class Page:
 
     items: list[Any]
     next_cursor: str | None
+
+
+REPORT_RESULTS = ("canvassed", "not_home", "refused", "wrong_number", "moved", "deceased", "other")
+
+
+@dataclass(frozen=True)
+class Contact:
+    contact_id: str
+    name: str
+    phones: list[str]
+    emails: list[str]
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    received: int
+    created: int
+    updated: int
+    total: int
+    invalid: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class VoterList:
+    campaign_id: str
+    list_id: str
+    name: str
+    row_count: int
+    rejected_count: int
+    status: str
+    created_at: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class ListRow:
+    campaign_id: str
+    list_id: str
+    row_id: str
+    external_id: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    campaign_id: str
+    report_id: str
+    action_id: str
+    user_id: str
+    contact_id: str | None
+    list_row_id: str | None
+    contact_name: str
+    external_id: str | None
+    result: str
+    responses: list[dict[str, str]]
+    notes: str | None
+    created_at: str

@@ -40,9 +40,20 @@ class World:
     cid: str
     target: Person  # a volunteer of A that member routes act on
     join_code: str
+    list_id: str
+    list_row_id: str
 
     def fresh_action(self) -> str:
         return str(create_action(self.api, self.people["admin"], self.cid)["action_id"])
+
+    def fresh_list(self) -> str:
+        reply = self.api.post(
+            f"/campaigns/{self.cid}/lists",
+            {"name": "L", "rows": [{"external_id": "1"}]},
+            token=self.people["admin"].token,
+        )
+        assert reply.status == 201, reply
+        return str(reply.body["list_id"])
 
     def rejoin_target(self) -> None:
         reply = self.api.post("/campaigns/join", {"code": self.join_code}, token=self.target.token)
@@ -169,6 +180,41 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/actions/{w.fresh_action()}/restore", None),
         _admin_route(200),
     ),
+    ("PUT", "/me/contacts"): (lambda w: ("/me/contacts", {"contacts": []}), _signed_in(200)),
+    ("GET", "/me/contacts"): (lambda w: ("/me/contacts", None), _signed_in(200)),
+    ("DELETE", "/me/contacts/{contact_id}"): (
+        lambda w: ("/me/contacts/no-such-contact", None),
+        _signed_in(404),
+    ),
+    ("DELETE", "/me/contacts"): (lambda w: ("/me/contacts", None), _signed_in(204)),
+    ("GET", "/me/reports"): (lambda w: ("/me/reports", None), _signed_in(200)),
+    ("POST", "/campaigns/{cid}/lists"): (
+        lambda w: (f"/campaigns/{w.cid}/lists", {"name": "L", "rows": [{"external_id": "9"}]}),
+        _admin_route(201),
+    ),
+    ("GET", "/campaigns/{cid}/lists"): (
+        lambda w: (f"/campaigns/{w.cid}/lists", None),
+        _admin_route(200, staff=200),
+    ),
+    ("GET", "/campaigns/{cid}/lists/{lid}"): (
+        lambda w: (f"/campaigns/{w.cid}/lists/{w.list_id}", None),
+        _admin_route(200, staff=200),
+    ),
+    ("DELETE", "/campaigns/{cid}/lists/{lid}"): (
+        lambda w: (f"/campaigns/{w.cid}/lists/{w.fresh_list()}", None),
+        _admin_route(204),
+    ),
+    ("POST", "/campaigns/{cid}/actions/{aid}/reports"): (
+        lambda w: (
+            f"/campaigns/{w.cid}/actions/{w.fresh_action()}/reports",
+            {"list_row_id": w.list_row_id, "result": "not_home"},
+        ),
+        _member_route(201, staff=403),
+    ),
+    ("GET", "/campaigns/{cid}/reports"): (
+        lambda w: (f"/campaigns/{w.cid}/reports", None),
+        _admin_route(200, staff=200),
+    ),
     # last: it ends the caller's session
     ("POST", "/auth/logout"): (lambda w: ("/auth/logout", None), _signed_in(204)),
 }
@@ -198,6 +244,11 @@ def _world(api: Api) -> World:
     target = volunteer(api, "target")
     join(api, admin, cid, target)
     code = api.post(f"/campaigns/{cid}/join-codes", token=admin.token).body["code"]
+    voter_list = api.post(
+        f"/campaigns/{cid}/lists",
+        {"name": "Voters", "rows": [{"external_id": "100", "first_name": "Vera"}]},
+        token=admin.token,
+    ).body
     people = {
         "anon": Person(email="", user_id=""),
         "outsider": outsider,
@@ -207,7 +258,8 @@ def _world(api: Api) -> World:
         "other_admin": other_admin,
         "staff": staff,
     }
-    return World(api, people, cid, target, code)
+    list_id = voter_list["list_id"]
+    return World(api, people, cid, target, code, list_id, f"{list_id}.000001")
 
 
 def test_every_route_is_in_the_matrix(chalice_app):

@@ -106,3 +106,30 @@ class ActionPatch(_In):
             if required in given and given[required] is None:
                 raise InvalidInput(required, "cannot be null")
         return given
+
+
+class ContactsIn(_In):
+    contacts: list[Any]  # each one is checked on its own: problems are reported per contact
+
+
+class ListIn(_In):
+    name: Name
+    rows: list[Any]  # each row is checked on its own: problems are reported per row
+
+
+class AnswerIn(_In):
+    question_id: Id
+    response_id: Id
+
+
+ReportResult = Literal[
+    "canvassed", "not_home", "refused", "wrong_number", "moved", "deceased", "other"
+]
+
+
+class ReportIn(_In):
+    contact_id: Id | None = None
+    list_row_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    result: ReportResult
+    responses: Annotated[list[AnswerIn], Field(max_length=100)] = []
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None

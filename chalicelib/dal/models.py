@@ -14,6 +14,14 @@ Main table layout (business data; its stream feeds the audit and CRM consumers):
 | CAMPAIGN#<cid>    | MEMBER#<uid>     | a membership (gsi1: USER#<uid> / CAMPAIGN#<cid>) |
 | CAMPAIGN#<cid>    | ACTION#<aid>     | an action (soft-deleted with deleted_at) |
 | JOINCODE#<code>   | META             | a join code                   |
+| USER#<uid>        | CONTACT#<id>     | a volunteer's synced contact (theirs alone) |
+| CAMPAIGN#<cid>    | LIST#<lid>       | a voter list's metadata       |
+| LIST#<lid>        | ROW#<n>          | a voter list row (with the CRM's external id) |
+| LKEY#<cid>#<hash> | <lid>#<n>        | match index: a keyed hash of a row's phone or e-mail |
+| CAMPAIGN#<cid>    | REPORT#<rid>     | a report (gsi1: USER#<uid> / REPORT#<rid>) |
+
+Match keys are HMAC-SHA256 of a normalised phone or e-mail under the deployment
+secret: the match index holds no phone number or e-mail in clear.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import os
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -98,6 +107,7 @@ class UserModel(MainModel):
     staff_trained_at = UnicodeAttribute(null=True)
     mfa_enabled = BooleanAttribute(default=False)
     contacts_count = NumberAttribute(default=0)
+    last_sync = JSONAttribute(null=True)  # counts of the latest contact sync, no contact data
 
 
 class TotpModel(MainModel):
@@ -154,6 +164,70 @@ class JoinCodeModel(MainModel):
     expires_at = UnicodeAttribute()
 
 
+class ContactModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    user_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    phones = ListAttribute(of=UnicodeAttribute, default=list)
+    emails = ListAttribute(of=UnicodeAttribute, default=list)
+    keys = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class ListModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    row_count = NumberAttribute(default=0)
+    rejected_count = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    status = UnicodeAttribute()
+
+
+class ListRowModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    row_id = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+
+
+class ListKeyModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    row_id = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+
+
+class ReportModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    action_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+    list_row_id = UnicodeAttribute(null=True)
+    contact_name = UnicodeAttribute()
+    external_id = UnicodeAttribute(null=True)
+    result = UnicodeAttribute()
+    responses = JSONAttribute(default=list)
+    notes = UnicodeAttribute(null=True)
+
+
 class SessionModel(Model):
     """Sessions table: server-side sessions, refresh-token and MFA-challenge pointers.
 
@@ -197,6 +271,11 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     MemberModel,
     ActionModel,
     JoinCodeModel,
+    ContactModel,
+    ListModel,
+    ListRowModel,
+    ListKeyModel,
+    ReportModel,
 )
 
 

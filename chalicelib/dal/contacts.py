@@ -1,0 +1,143 @@
+"""A volunteer's synced contacts (main table, in the volunteer's own partition)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib import config
+from chalicelib.dal import batch
+from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.db import failed_conditions, transaction
+from chalicelib.dal.models import ContactModel, UserModel
+from chalicelib.domain import Contact, Page
+from chalicelib.errors import NotFound
+
+
+def _pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def _contact(item: ContactModel) -> Contact:
+    return Contact(
+        contact_id=item.contact_id,
+        name=item.name,
+        phones=[str(p) for p in item.phones or []],
+        emails=[str(e) for e in item.emails or []],
+        keys=[str(k) for k in item.keys or []],
+    )
+
+
+def all_contacts(user_id: str) -> list[Contact]:
+    """Every contact of a user (one Query, paged by DynamoDB at 1 MB)."""
+    return [
+        _contact(item)
+        for item in ContactModel.query(
+            _pk(user_id), range_key_condition=ContactModel.sk.startswith("CONTACT#")
+        )
+    ]
+
+
+def list_contacts(user_id: str, *, limit: int, cursor: str | None) -> Page:
+    return paged_query(
+        ContactModel,
+        _pk(user_id),
+        scope=f"contacts:{user_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_contact,
+        range_key_condition=ContactModel.sk.startswith("CONTACT#"),
+    )
+
+
+def get_contact(user_id: str, contact_id: str) -> Contact | None:
+    try:
+        return _contact(ContactModel.get(_pk(user_id), f"CONTACT#{contact_id}"))
+    except DoesNotExist:
+        return None
+
+
+def save_contacts(
+    user_id: str, contacts: Iterable[Contact], *, created: int, summary: dict[str, int]
+) -> int:
+    """Write contacts in batches, then move the user's count by `created` and record
+    the sync's counts (`summary`: numbers only) on the profile.
+
+    Returns the number of BatchWriteItem calls made.
+    """
+    stamp = now_iso()
+    pk = _pk(user_id)
+
+    def items() -> Iterable[dict]:
+        for contact in contacts:
+            yield ContactModel(
+                pk,
+                f"CONTACT#{contact.contact_id}",
+                entity="contact",
+                user_id=user_id,
+                contact_id=contact.contact_id,
+                name=contact.name,
+                phones=contact.phones,
+                emails=contact.emails,
+                keys=contact.keys,
+                created_at=stamp,
+                updated_at=stamp,
+                updated_by=user_id,
+            ).serialize()
+
+    calls = batch.write(config.settings().main_table, puts=items())
+    UserModel(pk, "PROFILE").update(
+        actions=[
+            UserModel.contacts_count.add(created),
+            UserModel.last_sync.set({**summary, "at": stamp}),
+            UserModel.updated_at.set(stamp),
+            UserModel.updated_by.set(user_id),
+        ]
+    )
+    return calls + 1
+
+
+def delete_contact(user_id: str, contact_id: str) -> None:
+    """Erase one contact for good, and count it out, in one transaction."""
+    stamp = now_iso()
+    try:
+        with transaction() as tx:
+            tx.delete(
+                ContactModel(_pk(user_id), f"CONTACT#{contact_id}"),
+                condition=ContactModel.pk.exists(),
+            )
+            tx.update(
+                UserModel(_pk(user_id), "PROFILE"),
+                actions=[
+                    UserModel.contacts_count.add(-1),
+                    UserModel.updated_at.set(stamp),
+                    UserModel.updated_by.set(user_id),
+                ],
+            )
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)):
+            raise NotFound("no such contact") from None
+        raise
+
+
+def delete_all_contacts(user_id: str) -> int:
+    """Erase every contact of a user for good; returns how many there were."""
+    pk = _pk(user_id)
+    keys = [
+        {"pk": {"S": pk}, "sk": {"S": item.sk}}
+        for item in ContactModel.query(
+            pk,
+            range_key_condition=ContactModel.sk.startswith("CONTACT#"),
+            attributes_to_get=["pk", "sk"],
+        )
+    ]
+    batch.write(config.settings().main_table, deletes=keys)
+    UserModel(pk, "PROFILE").update(
+        actions=[
+            UserModel.contacts_count.set(0),
+            UserModel.updated_at.set(now_iso()),
+            UserModel.updated_by.set(user_id),
+        ]
+    )
+    return len(keys)

@@ -1,0 +1,199 @@
+"""Voter lists: metadata, rows, and the match index of their phones and e-mails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import config
+from chalicelib.dal import batch
+from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.models import ListKeyModel, ListModel, ListRowModel
+from chalicelib.domain import ListRow, Page, VoterList
+from chalicelib.errors import NotFound
+
+
+@dataclass(frozen=True)
+class RowToStore:
+    row: ListRow
+    keys: list[str]  # match keys of the row's phone and e-mail
+
+
+def _meta(item: ListModel) -> VoterList:
+    return VoterList(
+        campaign_id=item.campaign_id,
+        list_id=item.list_id,
+        name=item.name,
+        row_count=int(item.row_count or 0),
+        rejected_count=int(item.rejected_count or 0),
+        status=item.status,
+        created_at=item.created_at,
+        created_by=item.created_by,
+    )
+
+
+def _row(item: ListRowModel) -> ListRow:
+    return ListRow(
+        campaign_id=item.campaign_id,
+        list_id=item.list_id,
+        row_id=item.row_id,
+        external_id=item.external_id,
+        first_name=item.first_name,
+        last_name=item.last_name,
+        phone=item.phone,
+        email=item.email,
+    )
+
+
+def create_list(campaign_id: str, list_id: str, name: str, actor: str) -> VoterList:
+    stamp = now_iso()
+    item = ListModel(
+        f"CAMPAIGN#{campaign_id}",
+        f"LIST#{list_id}",
+        entity="list",
+        campaign_id=campaign_id,
+        list_id=list_id,
+        name=name,
+        row_count=0,
+        rejected_count=0,
+        status="importing",
+        created_by=actor,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+    )
+    item.save(condition=ListModel.pk.does_not_exist())
+    return _meta(item)
+
+
+def store_rows(campaign_id: str, list_id: str, rows: Iterable[RowToStore], actor: str) -> int:
+    """Write rows and their match keys, streaming, 25 items a call. Returns the calls."""
+    stamp = now_iso()
+
+    def items() -> Iterator[dict]:
+        for entry in rows:
+            row = entry.row
+            yield ListRowModel(
+                f"LIST#{list_id}",
+                f"ROW#{row.row_id}",
+                entity="list_row",
+                campaign_id=campaign_id,
+                list_id=list_id,
+                row_id=row.row_id,
+                external_id=row.external_id,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                phone=row.phone,
+                email=row.email,
+                created_at=stamp,
+                updated_at=stamp,
+                updated_by=actor,
+            ).serialize()
+            for key in entry.keys:
+                yield ListKeyModel(
+                    f"LKEY#{campaign_id}#{key}",
+                    f"{list_id}#{row.row_id}",
+                    entity="list_key",
+                    campaign_id=campaign_id,
+                    list_id=list_id,
+                    row_id=row.row_id,
+                    external_id=row.external_id,
+                    created_at=stamp,
+                    updated_at=stamp,
+                    updated_by=actor,
+                ).serialize()
+
+    return batch.write(config.settings().main_table, puts=items())
+
+
+def finish_list(
+    campaign_id: str, list_id: str, *, row_count: int, rejected_count: int, actor: str
+) -> VoterList:
+    item = ListModel(f"CAMPAIGN#{campaign_id}", f"LIST#{list_id}")
+    item.update(
+        actions=[
+            ListModel.row_count.set(row_count),
+            ListModel.rejected_count.set(rejected_count),
+            ListModel.status.set("ready"),
+            ListModel.updated_at.set(now_iso()),
+            ListModel.updated_by.set(actor),
+        ],
+        condition=ListModel.pk.exists(),
+    )
+    return _meta(item)
+
+
+def get_list(campaign_id: str, list_id: str) -> VoterList | None:
+    try:
+        return _meta(ListModel.get(f"CAMPAIGN#{campaign_id}", f"LIST#{list_id}"))
+    except DoesNotExist:
+        return None
+
+
+def list_lists(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+    return paged_query(
+        ListModel,
+        f"CAMPAIGN#{campaign_id}",
+        scope=f"lists:{campaign_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_meta,
+        range_key_condition=ListModel.sk.startswith("LIST#"),
+        newest_first=True,
+    )
+
+
+def get_row(list_id: str, row_id: str) -> ListRow | None:
+    try:
+        return _row(ListRowModel.get(f"LIST#{list_id}", f"ROW#{row_id}"))
+    except DoesNotExist:
+        return None
+
+
+def rows_of(list_id: str) -> Iterator[ListRow]:
+    for item in ListRowModel.query(
+        f"LIST#{list_id}", range_key_condition=ListRowModel.sk.startswith("ROW#")
+    ):
+        yield _row(item)
+
+
+def external_id_for_key(campaign_id: str, key: str) -> str | None:
+    """The external id of the first list row of the campaign with this match key."""
+    for item in ListKeyModel.query(f"LKEY#{campaign_id}#{key}", limit=1):
+        return str(item.external_id)
+    return None
+
+
+def delete_list(
+    campaign_id: str, list_id: str, row_keys: Iterable[tuple[str, list[str]]], actor: str
+) -> None:
+    """Erase a list: its rows, its match keys, then its metadata.
+
+    `row_keys` gives (row_id, match keys) for every row. The list is marked
+    `deleting` first, so a crash half-way leaves a visible, re-deletable list.
+    """
+    meta = ListModel(f"CAMPAIGN#{campaign_id}", f"LIST#{list_id}")
+    try:
+        meta.update(
+            actions=[
+                ListModel.status.set("deleting"),
+                ListModel.updated_at.set(now_iso()),
+                ListModel.updated_by.set(actor),
+            ],
+            condition=ListModel.pk.exists(),
+        )
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise NotFound("no such list") from None
+        raise
+
+    def keys() -> Iterator[dict]:
+        for row_id, match_keys in row_keys:
+            yield {"pk": {"S": f"LIST#{list_id}"}, "sk": {"S": f"ROW#{row_id}"}}
+            for key in match_keys:
+                yield {"pk": {"S": f"LKEY#{campaign_id}#{key}"}, "sk": {"S": f"{list_id}#{row_id}"}}
+
+    batch.write(config.settings().main_table, deletes=keys())
+    meta.delete()

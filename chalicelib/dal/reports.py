@@ -1,0 +1,107 @@
+"""Reports: what a volunteer's outreach disclosed to the campaign (main table)."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.dal.common import paged_query
+from chalicelib.dal.db import failed_conditions, transaction
+from chalicelib.dal.models import MemberModel, ReportModel
+from chalicelib.domain import Page, Report
+from chalicelib.errors import NotFound
+
+
+def _report(item: ReportModel) -> Report:
+    return Report(
+        campaign_id=item.campaign_id,
+        report_id=item.report_id,
+        action_id=item.action_id,
+        user_id=item.user_id,
+        contact_id=item.contact_id,
+        list_row_id=item.list_row_id,
+        contact_name=item.contact_name,
+        external_id=item.external_id,
+        result=item.result,
+        responses=list(item.responses or []),
+        notes=item.notes,
+        created_at=item.created_at,
+    )
+
+
+def create_report(report: Report) -> Report:
+    """The report, and the reporter's count in the campaign, in one transaction."""
+    with_member = MemberModel(f"CAMPAIGN#{report.campaign_id}", f"MEMBER#{report.user_id}")
+    try:
+        with transaction() as tx:
+            tx.save(
+                ReportModel(
+                    f"CAMPAIGN#{report.campaign_id}",
+                    f"REPORT#{report.report_id}",
+                    entity="report",
+                    gsi1pk=f"USER#{report.user_id}",
+                    gsi1sk=f"REPORT#{report.report_id}",
+                    campaign_id=report.campaign_id,
+                    report_id=report.report_id,
+                    action_id=report.action_id,
+                    user_id=report.user_id,
+                    contact_id=report.contact_id,
+                    list_row_id=report.list_row_id,
+                    contact_name=report.contact_name,
+                    external_id=report.external_id,
+                    result=report.result,
+                    responses=report.responses,
+                    notes=report.notes,
+                    created_at=report.created_at,
+                    updated_at=report.created_at,
+                    updated_by=report.user_id,
+                ),
+                condition=ReportModel.pk.does_not_exist(),
+            )
+            tx.update(
+                with_member,
+                actions=[
+                    MemberModel.reports_count.add(1),
+                    MemberModel.updated_at.set(report.created_at),
+                    MemberModel.updated_by.set(report.user_id),
+                ],
+                condition=MemberModel.pk.exists(),
+            )
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)):
+            raise NotFound("no such campaign") from None
+        raise
+    return report
+
+
+def get_report(campaign_id: str, report_id: str) -> Report | None:
+    try:
+        return _report(ReportModel.get(f"CAMPAIGN#{campaign_id}", f"REPORT#{report_id}"))
+    except DoesNotExist:
+        return None
+
+
+def list_campaign_reports(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+    return paged_query(
+        ReportModel,
+        f"CAMPAIGN#{campaign_id}",
+        scope=f"reports:{campaign_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_report,
+        range_key_condition=ReportModel.sk.startswith("REPORT#"),
+        newest_first=True,
+    )
+
+
+def list_user_reports(user_id: str, *, limit: int, cursor: str | None) -> Page:
+    return paged_query(
+        ReportModel,
+        f"USER#{user_id}",
+        scope=f"my-reports:{user_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_report,
+        range_key_condition=ReportModel.gsi1sk.startswith("REPORT#"),
+        index=ReportModel.gsi1,
+        newest_first=True,
+    )

@@ -1,0 +1,46 @@
+"""Match keys, and the one place a contact is matched to a campaign's voter lists.
+
+A match key is HMAC-SHA256 of a normalised phone (E.164) or e-mail under the
+deployment secret. Contacts carry their keys; list rows are indexed by theirs.
+Matching happens when a volunteer reports on a contact, against the lists the
+campaign has then, so it holds whichever arrived first (contacts, list or
+membership), and no index ever links one volunteer's contacts to a campaign.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from chalicelib.config import settings
+from chalicelib.dal import lists as lists_dal
+from chalicelib.domain import Contact
+
+
+def _key(kind: str, value: str) -> str:
+    digest = hmac.new(settings().app_secret, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+def phone_key(e164: str) -> str:
+    return _key("phone", e164)
+
+
+def email_key(email: str) -> str:
+    return _key("email", email)
+
+
+def keys_for(phones: list[str], emails: list[str]) -> list[str]:
+    """The match keys of normalised phones and e-mails, in order, without repeats."""
+    keys = [phone_key(p) for p in phones] + [email_key(e) for e in emails]
+    return list(dict.fromkeys(keys))
+
+
+def external_id_for(campaign_id: str, contact: Contact) -> str | None:
+    """The CRM id a campaign's lists give this contact: phones first, then e-mails."""
+    for key in contact.keys:
+        found = lists_dal.external_id_for_key(campaign_id, key)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,90 @@
+"""Reports: a volunteer's outreach to one person, and what it discloses.
+
+Filing a report on one of your own contacts is what discloses that contact to
+the campaign: its name and the external id the campaign's lists give it, as a
+snapshot that stays if the volunteer later deletes the contact. Nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth.policy import Permission
+from chalicelib.dal import actions as actions_dal
+from chalicelib.dal import contacts as contacts_dal
+from chalicelib.dal import reports as reports_dal
+from chalicelib.dal.common import new_id, now_iso
+from chalicelib.domain import Action, Page, Report
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.logic import lists, matching
+from chalicelib.logic.access import Principal, require
+
+
+def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Responses must name questions of this action and responses of those questions."""
+    questions = {q.question_id: {r.response_id for r in q.responses} for q in action.questions}
+    seen: set[str] = set()
+    for index, answer in enumerate(responses):
+        question_id, response_id = answer["question_id"], answer["response_id"]
+        if question_id not in questions:
+            raise InvalidInput(
+                f"responses[{index}].question_id", "names no question of this action"
+            )
+        if response_id not in questions[question_id]:
+            raise InvalidInput(
+                f"responses[{index}].response_id", "names no response of that question"
+            )
+        if question_id in seen:
+            raise InvalidInput(f"responses[{index}].question_id", "is answered twice")
+        seen.add(question_id)
+    return [{"question_id": a["question_id"], "response_id": a["response_id"]} for a in responses]
+
+
+def file_report(
+    principal: Principal, campaign_id: str, action_id: str, fields: dict[str, Any]
+) -> Report:
+    require(principal, campaign_id, Permission.FILE_REPORT)
+    action = actions_dal.get_action(campaign_id, action_id)
+    if action is None or action.deleted:
+        raise NotFound("no such action")
+    if action.status != "live":
+        raise Conflict("reports can only be filed on a live action")
+    contact_id, list_row_id = fields.get("contact_id"), fields.get("list_row_id")
+    if (contact_id is None) == (list_row_id is None):
+        raise InvalidInput("contact_id", "give exactly one of contact_id and list_row_id")
+    responses = _checked_responses(action, fields.get("responses") or [])
+
+    if contact_id is not None:
+        contact = contacts_dal.get_contact(principal.user_id, contact_id)
+        if contact is None:
+            raise NotFound("no such contact")
+        name, external_id = contact.name, matching.external_id_for(campaign_id, contact)
+    else:
+        row = lists.find_row(campaign_id, str(list_row_id))
+        name = " ".join(p for p in (row.first_name, row.last_name) if p)
+        external_id = row.external_id
+
+    report = Report(
+        campaign_id=campaign_id,
+        report_id=new_id(),
+        action_id=action_id,
+        user_id=principal.user_id,
+        contact_id=contact_id,
+        list_row_id=list_row_id,
+        contact_name=name,
+        external_id=external_id,
+        result=fields["result"],
+        responses=responses,
+        notes=fields.get("notes"),
+        created_at=now_iso(),
+    )
+    return reports_dal.create_report(report)
+
+
+def list_reports(principal: Principal, campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+    require(principal, campaign_id, Permission.VIEW_REPORTS)
+    return reports_dal.list_campaign_reports(campaign_id, limit=limit, cursor=cursor)
+
+
+def my_reports(principal: Principal, *, limit: int, cursor: str | None) -> Page:
+    return reports_dal.list_user_reports(principal.user_id, limit=limit, cursor=cursor)

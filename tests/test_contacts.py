@@ -1,0 +1,174 @@
+"""The mobile app's contact sync: de-duplication, per-contact problems, erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from tests.helpers import volunteer
+
+
+def _all(api, token: str) -> list[dict[str, Any]]:
+    items, cursor = [], None
+    while True:
+        path = "/me/contacts?limit=200" + (f"&cursor={cursor}" if cursor else "")
+        page = api.get(path, token=token)
+        assert page.status == 200, page
+        items += page.body["items"]
+        cursor = page.body["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_sync_normalises_and_deduplicates(api):
+    vol = volunteer(api)
+    reply = api.put(
+        "/me/contacts",
+        {
+            "contacts": [
+                {"name": "Ann Lee", "phones": ["(202) 555-0101"], "emails": [" Ann@Example.org "]},
+                {"name": "Ann", "phones": ["+1 202 555 0101"], "emails": []},  # same phone
+                {"name": "Bob", "phones": [], "emails": ["bob@example.org"]},
+                {"name": "Bobby", "phones": ["202-555-0102"], "emails": ["BOB@example.org"]},
+            ]
+        },
+        token=vol.token,
+    )
+    assert reply.status == 200, reply
+    assert reply.body == {"received": 4, "created": 2, "updated": 0, "total": 2, "invalid": []}
+    contacts = sorted(_all(api, vol.token), key=lambda c: c["name"])
+    assert [c["name"] for c in contacts] == ["Ann", "Bobby"]
+    ann, bob = contacts
+    assert ann["phones"] == ["+12025550101"]
+    assert ann["emails"] == ["ann@example.org"]
+    assert bob["phones"] == ["+12025550102"]
+    assert bob["emails"] == ["bob@example.org"]
+
+
+def test_a_second_sync_updates_what_it_shares(api):
+    vol = volunteer(api)
+    first = {"contacts": [{"name": "Cy", "phones": ["2025550103"]}]}
+    assert api.put("/me/contacts", first, token=vol.token).body["created"] == 1
+    same = api.put("/me/contacts", first, token=vol.token).body
+    assert same == {"received": 1, "created": 0, "updated": 0, "total": 1, "invalid": []}
+    more = {
+        "contacts": [
+            {"name": "Cy Young", "phones": ["2025550103"], "emails": ["cy@example.org"]},
+            {"name": "Dee", "phones": ["2025550104"]},
+        ]
+    }
+    reply = api.put("/me/contacts", more, token=vol.token).body
+    assert reply == {"received": 2, "created": 1, "updated": 1, "total": 2, "invalid": []}
+    cy = next(c for c in _all(api, vol.token) if c["name"] == "Cy Young")
+    assert cy["emails"] == ["cy@example.org"]
+    assert api.get("/me", token=vol.token).status == 200
+
+
+def test_invalid_values_are_reported_per_contact(api):
+    vol = volunteer(api)
+    reply = api.put(
+        "/me/contacts",
+        {
+            "contacts": [
+                {"name": "Ok", "phones": ["2025550105", "12"], "emails": ["not-an-email"]},
+                {"name": "Nothing valid", "phones": ["abc"]},
+                "not an object",
+                {"name": 7, "phones": ["2025550106"]},
+                {"name": "Bad list", "phones": "2025550107"},
+            ]
+        },
+        token=vol.token,
+    )
+    assert reply.status == 200
+    body = reply.body
+    assert body["created"] == 1
+    problems = {(p["index"], p["field"]) for p in body["invalid"]}
+    assert (0, "phones[1]") in problems
+    assert (0, "emails[0]") in problems
+    assert (1, "contact") in problems
+    assert (2, "contact") in problems
+    assert (3, "name") in problems
+    assert (4, "phones") in problems
+    assert all(p["reason"] for p in body["invalid"])
+    assert [c["phones"] for c in _all(api, vol.token)] == [["+12025550105"]]
+
+
+def test_more_than_5000_contacts_is_a_400(api):
+    vol = volunteer(api)
+    contacts = [{"name": "x", "phones": ["2025550100"]}] * 5001
+    reply = api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    assert reply.status == 400
+    assert reply.body["Message"].startswith("contacts")
+    assert api.put("/me/contacts", {"contacts": "nope"}, token=vol.token).status == 400
+    assert api.put("/me/contacts", {}, token=vol.token).status == 400
+
+
+def test_a_large_sync_loses_nothing(api, stack):
+    vol = volunteer(api)
+    contacts = [
+        {"name": f"Person {i}", "phones": [f"+1202555{i:04d}"], "emails": [f"p{i}@example.org"]}
+        for i in range(1200)
+    ]
+    reply = api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    assert reply.body["created"] == 1200
+    assert reply.body["total"] == 1200
+    assert len(_all(api, vol.token)) == 1200
+    me = api.get("/me", token=vol.token)
+    assert me.status == 200
+
+
+def test_unprocessed_items_are_retried_until_all_are_in(api, monkeypatch):
+    """DynamoDB may hand back part of a batch as unprocessed: it is sent again."""
+    from chalicelib import aws
+
+    client = aws.client("dynamodb")
+    real = client.batch_write_item
+    calls = {"n": 0}
+
+    def flaky(**kwargs):
+        calls["n"] += 1
+        (table, requests), = kwargs["RequestItems"].items()
+        if calls["n"] % 2 == 1 and len(requests) > 1:
+            kept, left = requests[: len(requests) // 2], requests[len(requests) // 2 :]
+            real(RequestItems={table: kept})
+            return {"UnprocessedItems": {table: left}}
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "batch_write_item", flaky)
+    vol = volunteer(api)
+    contacts = [{"name": f"N{i}", "phones": [f"+1202556{i:04d}"]} for i in range(300)]
+    reply = api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    assert reply.body["created"] == 300
+    assert len(_all(api, vol.token)) == 300
+    assert calls["n"] > 12  # more calls than batches: the retries happened
+
+
+def test_delete_one_and_all(api, stack):
+    vol = volunteer(api)
+    contacts = [{"name": f"N{i}", "phones": [f"+1202557{i:04d}"]} for i in range(30)]
+    api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    listed = _all(api, vol.token)
+    victim = listed[0]["contact_id"]
+    assert api.delete(f"/me/contacts/{victim}", token=vol.token).status == 204
+    assert api.delete(f"/me/contacts/{victim}", token=vol.token).status == 404
+    assert len(_all(api, vol.token)) == 29
+    assert api.delete("/me/contacts", token=vol.token).status == 204
+    assert _all(api, vol.token) == []
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+    left = table.query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :c)",
+        ExpressionAttributeValues={":pk": f"USER#{vol.user_id}", ":c": "CONTACT#"},
+    )["Items"]
+    assert left == []
+    profile = table.get_item(Key={"pk": f"USER#{vol.user_id}", "sk": "PROFILE"})["Item"]
+    assert profile["contacts_count"] == 0
+
+
+def test_contacts_are_never_anyone_elses(api):
+    owner, other = volunteer(api, "owner"), volunteer(api, "other")
+    api.put("/me/contacts", {"contacts": [{"name": "Secret", "phones": ["2025550199"]}]}, token=owner.token)
+    contact_id = _all(api, owner.token)[0]["contact_id"]
+    assert _all(api, other.token) == []
+    assert api.delete(f"/me/contacts/{contact_id}", token=other.token).status == 404
+    assert len(_all(api, owner.token)) == 1
