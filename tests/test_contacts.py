@@ -128,7 +128,7 @@ def test_unprocessed_items_are_retried_until_all_are_in(api, monkeypatch):
 
     def flaky(**kwargs):
         calls["n"] += 1
-        (table, requests), = kwargs["RequestItems"].items()
+        ((table, requests),) = kwargs["RequestItems"].items()
         if calls["n"] % 2 == 1 and len(requests) > 1:
             kept, left = requests[: len(requests) // 2], requests[len(requests) // 2 :]
             real(RequestItems={table: kept})
@@ -167,7 +167,11 @@ def test_delete_one_and_all(api, stack):
 
 def test_contacts_are_never_anyone_elses(api):
     owner, other = volunteer(api, "owner"), volunteer(api, "other")
-    api.put("/me/contacts", {"contacts": [{"name": "Secret", "phones": ["2025550199"]}]}, token=owner.token)
+    api.put(
+        "/me/contacts",
+        {"contacts": [{"name": "Secret", "phones": ["2025550199"]}]},
+        token=owner.token,
+    )
     contact_id = _all(api, owner.token)[0]["contact_id"]
     assert _all(api, other.token) == []
     assert api.delete(f"/me/contacts/{contact_id}", token=other.token).status == 404

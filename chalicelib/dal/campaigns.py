@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.dal.common import now_iso, paged_query
-from chalicelib.dal.db import failed_conditions, transaction
+from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role, User
 from chalicelib.errors import Conflict, NotFound
@@ -121,8 +121,11 @@ def update_campaign(
 
 
 def get_membership(campaign_id: str, user_id: str) -> Membership | None:
+    """Strongly consistent: a role change or removal counts from the next request."""
     try:
-        return _membership(MemberModel.get(_pk(campaign_id), f"MEMBER#{user_id}"))
+        return _membership(
+            MemberModel.get(_pk(campaign_id), f"MEMBER#{user_id}", consistent_read=True)
+        )
     except DoesNotExist:
         return None
 
@@ -154,12 +157,24 @@ def add_member(campaign_id: str, user: User, role: Role) -> tuple[Membership, bo
     stamp = now_iso()
     item = _member_item(campaign_id, user, role, user.user_id, stamp)
     try:
-        item.save(condition=MemberModel.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        with transaction() as tx:
+            tx.save(item, condition=MemberModel.pk.does_not_exist())
+            if role == Role.ADMIN:
+                tx.update(
+                    CampaignModel(_pk(campaign_id), "META"),
+                    actions=[
+                        CampaignModel.admin_count.add(1),
+                        CampaignModel.updated_at.set(stamp),
+                        CampaignModel.updated_by.set(user.user_id),
+                    ],
+                    condition=CampaignModel.pk.exists(),
+                )
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)):
             existing = get_membership(campaign_id, user.user_id)
             if existing is not None:
                 return existing, False
+            raise NotFound("no such campaign") from None
         raise
     return _membership(item), True
 
@@ -202,12 +217,7 @@ def change_role(campaign_id: str, user_id: str, role: Role, actor: str) -> Membe
                 condition=campaign_condition,
             )
     except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if len(failed) == 2 and failed[1]:
-            raise Conflict(_LAST_ADMIN) from None
-        if failed and failed[0]:
-            raise Conflict("the member's role changed meanwhile; try again") from None
-        raise
+        _raise_member_conflict(exc, last_admin_at=1 if delta < 0 else None)
     updated = get_membership(campaign_id, user_id)
     if updated is None:  # removed between the write and the read
         raise NotFound("no such member")
@@ -218,16 +228,21 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
     current = get_membership(campaign_id, user_id)
     if current is None:
         raise NotFound("no such member")
-    # Stamp the remover first, so the stream's REMOVE record names the actor.
+    # Stamp the remover first, so the stream's REMOVE record names the actor; in a
+    # transaction that checks the removal may go ahead, so a refused one writes nothing.
     try:
-        MemberModel(_pk(campaign_id), f"MEMBER#{user_id}").update(
-            actions=[MemberModel.updated_at.set(now_iso()), MemberModel.updated_by.set(actor)],
-            condition=MemberModel.role == current.role.value,
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the member changed meanwhile; try again") from None
-        raise
+        with transaction() as tx:
+            if current.role == Role.ADMIN:
+                tx.condition_check(
+                    CampaignModel, _pk(campaign_id), "META", condition=CampaignModel.admin_count > 1
+                )
+            tx.update(
+                MemberModel(_pk(campaign_id), f"MEMBER#{user_id}"),
+                actions=[MemberModel.updated_at.set(now_iso()), MemberModel.updated_by.set(actor)],
+                condition=MemberModel.role == current.role.value,
+            )
+    except TransactWriteError as exc:
+        _raise_member_conflict(exc, last_admin_at=0 if current.role == Role.ADMIN else None)
     try:
         with transaction() as tx:
             tx.delete(
@@ -245,12 +260,18 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
                     condition=CampaignModel.admin_count > 1,
                 )
     except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if len(failed) == 2 and failed[1]:
-            raise Conflict(_LAST_ADMIN) from None
-        if failed and failed[0]:
-            raise Conflict("the member changed meanwhile; try again") from None
-        raise
+        _raise_member_conflict(exc, last_admin_at=1 if current.role == Role.ADMIN else None)
+
+
+def _raise_member_conflict(exc: TransactWriteError, *, last_admin_at: int | None) -> NoReturn:
+    """Translate a cancelled membership transaction; `last_admin_at` is the index of
+    the item whose condition keeps one admin, if the transaction had one."""
+    failed = failed_conditions(exc)
+    if last_admin_at is not None and len(failed) > last_admin_at and failed[last_admin_at]:
+        raise Conflict(_LAST_ADMIN) from None
+    if any(failed) or conflicted(exc):
+        raise Conflict("the member changed meanwhile; try again") from None
+    raise exc
 
 
 def create_join_code(code: str, campaign_id: str, expires_at: str, actor: str) -> JoinCode:

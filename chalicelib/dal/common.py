@@ -68,7 +68,7 @@ def decode_cursor(scope: str, cursor: str | None) -> dict[str, Any] | None:
     try:
         body, signature = cursor.split(".", 1)
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        if not hmac.compare_digest(signature, _sign(scope, payload)):
+        if not hmac.compare_digest(signature.encode(), _sign(scope, payload).encode()):
             raise ValueError("bad signature")
         key = json.loads(payload)
         if not isinstance(key, dict):

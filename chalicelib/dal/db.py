@@ -8,10 +8,29 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import _region
 
+_connection: Connection | None = None
+
 
 def transaction() -> TransactWrite:
-    """A write transaction on the configured endpoint (all or nothing)."""
-    return TransactWrite(connection=Connection(region=_region()))
+    """A write transaction on the configured endpoint (all or nothing).
+
+    The connection (and its botocore client, ~80 ms to build) is made once per process.
+    """
+    global _connection
+    if _connection is None:
+        _connection = Connection(region=_region())
+    return TransactWrite(connection=_connection)
+
+
+def reset() -> None:
+    """Forget the shared connection (after the endpoint changed)."""
+    global _connection
+    _connection = None
+
+
+def conflicted(error: TransactWriteError) -> bool:
+    """Whether a concurrent transaction on the same items cancelled this one."""
+    return any(r and r.code == "TransactionConflict" for r in error.cancellation_reasons or [])
 
 
 def failed_conditions(error: TransactWriteError) -> list[bool]:

@@ -281,6 +281,9 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
 
 def reset_connections() -> None:
     """Forget pynamodb's cached connections (after the endpoint changed: tests, local stack)."""
+    from chalicelib.dal import db
+
     models: tuple[type[Model], ...] = (*MAIN_MODELS, MainModel, SessionModel, OpsModel)
     for model in models:
         model._connection = None
+    db.reset()

@@ -14,6 +14,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from chalicelib.dal.common import now_iso
 from chalicelib.dal.models import SessionModel
 from chalicelib.domain import Session
+from chalicelib.errors import NotAuthenticated
 
 MFA_CHALLENGE_ATTEMPTS = 5
 
@@ -65,24 +66,29 @@ def create_session(
 
 def get_session(session_id: str) -> Session | None:
     try:
-        return _session(SessionModel.get(f"SESSION#{session_id}"))
+        return _session(SessionModel.get(f"SESSION#{session_id}", consistent_read=True))
     except DoesNotExist:
         return None
 
 
 def session_for_refresh_token(refresh_token: str) -> Session | None:
     try:
-        pointer = SessionModel.get(f"REFRESH#{token_hash(refresh_token)}")
+        pointer = SessionModel.get(f"REFRESH#{token_hash(refresh_token)}", consistent_read=True)
     except DoesNotExist:
         return None
     return get_session(pointer.session_id or "")
 
 
 def mark_mfa(session_id: str) -> None:
-    SessionModel(f"SESSION#{session_id}").update(
-        actions=[SessionModel.mfa.set(True)],
-        condition=SessionModel.pk.exists() & (SessionModel.revoked == False),  # noqa: E712
-    )
+    try:
+        SessionModel(f"SESSION#{session_id}").update(
+            actions=[SessionModel.mfa.set(True)],
+            condition=SessionModel.pk.exists() & (SessionModel.revoked == False),  # noqa: E712
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotAuthenticated("the session has ended; sign in again") from None
+        raise
 
 
 def revoke(session_id: str) -> bool:
@@ -117,7 +123,7 @@ def put_challenge(
 def get_challenge(challenge_token: str) -> tuple[str, str, str] | None:
     """(user_id, username, encrypted refresh token) of a live challenge."""
     try:
-        item = SessionModel.get(f"MFA#{token_hash(challenge_token)}")
+        item = SessionModel.get(f"MFA#{token_hash(challenge_token)}", consistent_read=True)
     except DoesNotExist:
         return None
     if int(item.expires_at) < time.time() or int(item.attempts or 0) >= MFA_CHALLENGE_ATTEMPTS:

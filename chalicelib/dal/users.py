@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from chalicelib.dal.common import now_iso
-from chalicelib.dal.db import transaction
+from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import TotpModel, UserModel
 from chalicelib.domain import User
 from chalicelib.errors import Conflict, NotFound
@@ -115,6 +115,15 @@ def confirm_totp(user_id: str, secret_enc: str) -> None:
     secret that is still stored (a concurrent re-enrolment wins).
     """
     stamp = now_iso()
+    try:
+        _confirm(user_id, secret_enc, stamp)
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)) or conflicted(exc):
+            raise Conflict("TOTP enrolment changed meanwhile; start again") from None
+        raise
+
+
+def _confirm(user_id: str, secret_enc: str, stamp: str) -> None:
     with transaction() as tx:
         tx.update(
             TotpModel(_pk(user_id), "TOTP"),

@@ -1,0 +1,302 @@
+"""Voter lists, matching, and reports: what the admin sees of a volunteer's outreach."""
+
+from __future__ import annotations
+
+import boto3
+
+from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
+
+SURVEY = {
+    "type": "canvass",
+    "title": "Doors",
+    "status": "live",
+    "questions": [{"text": "Support?", "responses": [{"text": "Yes"}, {"text": "No"}]}],
+}
+
+
+def _campaign(api):
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    vol = volunteer(api)
+    join(api, admin, cid, vol)
+    return admin, cid, vol
+
+
+def test_json_list_upload_reports_rows_without_external_id(api):
+    admin, cid, _ = _campaign(api)
+    rows = [
+        {"external_id": "101", "first_name": "Ann", "phone": "202-555-0101"},
+        {"first_name": "No id"},
+        {"external_id": 102, "email": "B@Example.org"},
+        {"external_id": "103", "phone": "12"},
+        "nope",
+    ]
+    reply = api.post(f"/campaigns/{cid}/lists", {"name": "Ward 3", "rows": rows}, token=admin.token)
+    assert reply.status == 201, reply
+    body = reply.body
+    assert body["row_count"] == 3
+    assert body["rejected_count"] == 2
+    assert body["warnings_count"] == 1
+    problems = {(p["row"], p["field"], p["stored"]) for p in body["problems"]}
+    assert problems == {(2, "external_id", False), (4, "phone", True), (5, "row", False)}
+    got = api.get(f"/campaigns/{cid}/lists/{body['list_id']}", token=admin.token).body
+    assert got["name"] == "Ward 3" and got["status"] == "ready" and got["row_count"] == 3
+    listed = api.get(f"/campaigns/{cid}/lists", token=admin.token).body["items"]
+    assert [item["list_id"] for item in listed] == [body["list_id"]]
+
+
+def test_csv_upload_streams_with_a_header_row(api):
+    admin, cid, _ = _campaign(api)
+    csv_body = (
+        "external_id,first_name,last_name,phone,email\r\n"
+        "201,Ann,Lee,(202) 555-0111,ann@example.org\r\n"
+        ",Nobody,,,\r\n"
+        '202,"Smith, Jr.",Bob,,bob@example.org\r\n'
+    )
+    reply = api.call(
+        "POST",
+        f"/campaigns/{cid}/lists?name=From%20CSV",
+        raw=csv_body,
+        token=admin.token,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert reply.status == 201, reply
+    assert reply.body["name"] == "From CSV"
+    assert reply.body["row_count"] == 2
+    assert reply.body["rejected_count"] == 1
+    assert reply.body["problems"] == [
+        {"row": 2, "field": "external_id", "reason": "is required", "stored": False}
+    ]
+
+
+def test_bad_list_uploads_are_400(api):
+    admin, cid, _ = _campaign(api)
+    csv_headers = {"Content-Type": "text/csv"}
+    cases = [
+        ({"rows": [{"external_id": "1"}]}, None, "name"),
+        ({"name": "x", "rows": []}, None, "rows"),
+        ({"name": "x", "rows": "nope"}, None, "rows"),
+        ({"name": "x", "rows": [{"external_id": str(i)} for i in range(50_001)]}, None, "rows"),
+        ("first_name\r\nAnn\r\n", csv_headers, "body"),
+        ("external_id\r\n1\r\n", csv_headers, "name"),
+    ]
+    for body, headers, field in cases:
+        path = f"/campaigns/{cid}/lists"
+        if headers and field != "name":
+            path += "?name=x"
+        if isinstance(body, str):
+            reply = api.call("POST", path, raw=body, token=admin.token, headers=headers)
+        else:
+            reply = api.post(path, body, token=admin.token)
+        assert reply.status == 400, (field, reply)
+        assert reply.body["Message"].startswith(field), (field, reply)
+    assert api.get(f"/campaigns/{cid}/lists", token=admin.token).body["items"] == []
+
+
+def test_the_match_index_holds_no_phone_or_email_in_clear(api, stack):
+    admin, cid, _ = _campaign(api)
+    rows = [{"external_id": "301", "phone": "2025550121", "email": "clear@example.org"}]
+    api.post(f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token)
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+    keys = [i for i in table.scan()["Items"] if i["pk"].startswith("LKEY#")]
+    assert len(keys) == 2
+    dumped = str(keys)
+    assert "2025550121" not in dumped and "clear@example.org" not in dumped
+
+
+def _report(api, token, cid, aid, **fields):
+    return api.post(f"/campaigns/{cid}/actions/{aid}/reports", fields, token=token)
+
+
+def test_contacts_synced_before_the_list_are_matched_when_reported(api):
+    admin, cid, vol = _campaign(api)
+    api.put(
+        "/me/contacts",
+        {
+            "contacts": [
+                {"name": "Ann Lee", "phones": ["202-555-0131"]},
+                {"name": "Zed", "phones": ["2025550132"]},
+            ]
+        },
+        token=vol.token,
+    )
+    rows = [{"external_id": "VAN-401", "first_name": "Ann", "phone": "+12025550131"}]
+    api.post(f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token)
+    action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
+    question = action["questions"][0]
+    contacts = api.get("/me/contacts", token=vol.token).body["items"]
+    ann = next(c for c in contacts if c["name"] == "Ann Lee")
+    answers = [
+        {
+            "question_id": question["question_id"],
+            "response_id": question["responses"][0]["response_id"],
+        }
+    ]
+    reply = _report(
+        api,
+        vol.token,
+        cid,
+        action["action_id"],
+        contact_id=ann["contact_id"],
+        result="canvassed",
+        responses=answers,
+        notes="Friendly",
+    )
+    assert reply.status == 201, reply
+    reports = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
+    assert len(reports) == 1
+    seen = reports[0]
+    assert seen["contact"] == {"name": "Ann Lee", "external_id": "VAN-401"}
+    assert seen["result"] == "canvassed"
+    assert seen["responses"] == answers
+    assert seen["user_id"] == vol.user_id
+    assert seen["sync"] == []
+    assert "contact_id" not in seen
+    mine = api.get("/me/reports", token=vol.token).body["items"]
+    assert [r["report_id"] for r in mine] == [seen["report_id"]]
+
+
+def test_a_list_uploaded_after_and_a_member_who_joins_later_both_match(api):
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    vol = volunteer(api)
+    api.put(
+        "/me/contacts",
+        {"contacts": [{"name": "Eve", "emails": ["EVE@example.org"]}]},
+        token=vol.token,
+    )
+    aid = create_action(api, admin, cid)["action_id"]
+    join(api, admin, cid, vol)  # joins after syncing
+    contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    before = _report(api, vol.token, cid, aid, contact_id=contact_id, result="not_home")
+    assert before.body["contact"] == {"name": "Eve", "external_id": None}
+    api.post(
+        f"/campaigns/{cid}/lists",
+        {"name": "L", "rows": [{"external_id": "555", "email": "eve@example.org"}]},
+        token=admin.token,
+    )
+    after = _report(api, vol.token, cid, aid, contact_id=contact_id, result="refused")
+    assert after.body["contact"] == {"name": "Eve", "external_id": "555"}
+
+
+def test_reporting_on_a_list_row(api):
+    admin, cid, vol = _campaign(api)
+    listed = api.post(
+        f"/campaigns/{cid}/lists",
+        {"name": "L", "rows": [{"external_id": "777", "first_name": "Gil", "last_name": "Ray"}]},
+        token=admin.token,
+    ).body
+    aid = create_action(api, admin, cid)["action_id"]
+    row_id = f"{listed['list_id']}.000001"
+    reply = _report(api, vol.token, cid, aid, list_row_id=row_id, result="moved")
+    assert reply.status == 201
+    assert reply.body["contact"] == {"name": "Gil Ray", "external_id": "777"}
+    # a row of another campaign's list is not there
+    other_admin = admin_with_mfa(api, "other")
+    other = create_campaign(api, other_admin)
+    join(api, other_admin, other, vol)
+    other_aid = create_action(api, other_admin, other)["action_id"]
+    assert (
+        _report(api, vol.token, other, other_aid, list_row_id=row_id, result="moved").status == 404
+    )
+
+
+def test_report_input_is_checked(api):
+    admin, cid, vol = _campaign(api)
+    action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
+    aid = action["action_id"]
+    question = action["questions"][0]
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "A", "phones": ["2025550141"]}]}, token=vol.token
+    )
+    contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    cases = [
+        ({"result": "not_home"}, "contact_id"),
+        ({"contact_id": contact_id, "list_row_id": "x.1", "result": "not_home"}, "contact_id"),
+        ({"contact_id": contact_id}, "result"),
+        ({"contact_id": contact_id, "result": "won"}, "result"),
+        (
+            {
+                "contact_id": contact_id,
+                "result": "canvassed",
+                "responses": [{"question_id": "nope", "response_id": "nope"}],
+            },
+            "responses[0].question_id",
+        ),
+        (
+            {
+                "contact_id": contact_id,
+                "result": "canvassed",
+                "responses": [{"question_id": question["question_id"], "response_id": "nope"}],
+            },
+            "responses[0].response_id",
+        ),
+        ({"contact_id": contact_id, "result": "other", "notes": "x" * 2001}, "notes"),
+    ]
+    for body, field in cases:
+        reply = _report(api, vol.token, cid, aid, **body)
+        assert reply.status == 400, (body, reply)
+        assert reply.body["Message"].startswith(field), (body, reply)
+    assert (
+        _report(api, vol.token, cid, aid, contact_id="someone-else", result="other").status == 404
+    )
+
+
+def test_reports_need_a_live_action(api):
+    admin, cid, vol = _campaign(api)
+    draft = create_action(api, admin, cid, status="draft")["action_id"]
+    deleted = create_action(api, admin, cid)["action_id"]
+    api.delete(f"/campaigns/{cid}/actions/{deleted}", token=admin.token)
+    row = (
+        api.post(
+            f"/campaigns/{cid}/lists",
+            {"name": "L", "rows": [{"external_id": "1"}]},
+            token=admin.token,
+        ).body["list_id"]
+        + ".000001"
+    )
+    assert _report(api, vol.token, cid, draft, list_row_id=row, result="other").status == 409
+    assert _report(api, vol.token, cid, deleted, list_row_id=row, result="other").status == 404
+
+
+def test_counts_are_kept_with_the_writes(api):
+    admin, cid, vol = _campaign(api)
+    contacts = [{"name": f"N{i}", "phones": [f"+1202558{i:04d}"]} for i in range(7)]
+    api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    row = (
+        api.post(
+            f"/campaigns/{cid}/lists",
+            {"name": "L", "rows": [{"external_id": "1"}]},
+            token=admin.token,
+        ).body["list_id"]
+        + ".000001"
+    )
+    aid = create_action(api, admin, cid)["action_id"]
+    for _ in range(3):
+        assert _report(api, vol.token, cid, aid, list_row_id=row, result="other").status == 201
+    members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
+    mine = next(m for m in members if m["user_id"] == vol.user_id)
+    assert mine["synced_contacts_count"] == 7
+    assert mine["reports_count"] == 3
+    one = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    api.delete(f"/me/contacts/{one}", token=vol.token)
+    members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
+    assert next(m for m in members if m["user_id"] == vol.user_id)["synced_contacts_count"] == 6
+
+
+def test_deleting_a_list_erases_its_rows_and_keys_but_not_reports(api, stack):
+    admin, cid, vol = _campaign(api)
+    rows = [{"external_id": str(i), "phone": f"+1202559{i:04d}"} for i in range(60)]
+    list_id = api.post(
+        f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token
+    ).body["list_id"]
+    aid = create_action(api, admin, cid)["action_id"]
+    _report(api, vol.token, cid, aid, list_row_id=f"{list_id}.000001", result="other")
+    assert api.delete(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).status == 204
+    assert api.get(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).status == 404
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+    left = [i for i in table.scan()["Items"] if list_id in i["pk"] or list_id in i["sk"]]
+    assert left == []
+    reports = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
+    assert reports[0]["contact"]["external_id"] == "0"
+    assert api.delete(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).status == 404
