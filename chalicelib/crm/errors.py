@@ -80,6 +80,15 @@ class TransientCrmError(CrmError):
     retryable = True
 
 
+class OutcomeUnknown(TransientCrmError):
+    """A write was sent and no answer came (a read timeout): it may have reached the CRM.
+
+    Never retried automatically: posting it again could record it twice.
+    """
+
+    retryable = False
+
+
 class PermanentCrmError(CrmError):
     """The provider refused the request (4xx validation error) or answered nonsense."""
 

@@ -37,6 +37,7 @@ from requests.auth import AuthBase
 from chalicelib.crm.errors import (
     CredentialsRejected,
     EndpointNotAllowed,
+    OutcomeUnknown,
     PermanentCrmError,
     RateLimited,
     TransientCrmError,
@@ -185,6 +186,16 @@ class NoAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "NoAuth()"
+
+
+def _maybe_sent(exc: Exception) -> bool:
+    """Whether a failed request may have reached the server (so a retry could repeat it)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+        text = repr(exc)
+        return not ("NewConnectionError" in text or "Connection refused" in text)
+    return True
 
 
 def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
@@ -345,9 +356,13 @@ class HttpCore:
         body: Any = None,
         accept: Collection[int] = (),
         authenticate: bool = True,
+        idempotent: bool = True,
     ) -> Reply:
         """Call an allowed endpoint. Returns 2xx replies (and any status in `accept`); raises
-        `CrmError` subclasses for everything else, `EndpointNotAllowed` before any I/O."""
+        `CrmError` subclasses for everything else, `EndpointNotAllowed` before any I/O.
+
+        A write that is not `idempotent` is retried only when it surely did not arrive
+        (no connection, 429, 5xx); a read timeout after sending it raises OutcomeUnknown."""
         path = self._resolve(method, template, path_params, body)
         url = self.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
@@ -373,6 +388,11 @@ class HttpCore:
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
                 what = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                if not idempotent and _maybe_sent(exc):
+                    raise OutcomeUnknown(
+                        self.provider,
+                        f"{method} {template} {what} after it was sent: it may have arrived",
+                    ) from None
                 delay = self.retry.backoff(attempt, self._rand)
                 if self._may_retry(attempt, delay, slept):
                     self._log_retry(method, template, attempt, delay, what)

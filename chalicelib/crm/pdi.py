@@ -342,7 +342,7 @@ class PdiClient:
             raise ValueError("batch_size must be positive")
         checked = [_check_flag(f) for f in flags]
         for start in range(0, len(checked), batch_size):
-            self._call("POST", "/flags", body=checked[start : start + batch_size])
+            self._call("POST", "/flags", body=checked[start : start + batch_size], idempotent=False)
         return len(checked)
 
     # -- plumbing -----------------------------------------------------------------------------

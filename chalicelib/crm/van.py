@@ -288,6 +288,7 @@ class VanClient:
             path_params={"vanId": vid},
             body=payload,
             accept={404},
+            idempotent=False,
         )
         if reply.status == 404:
             raise PersonNotFound(PROVIDER, vid, status=404)

@@ -19,6 +19,7 @@ from chalicelib.crm.errors import (
     CredentialsRejected,
     CrmError,
     EndpointNotAllowed,
+    OutcomeUnknown,
     PermanentCrmError,
     PersonNotFound,
     RateLimited,
@@ -898,3 +899,36 @@ def test_errors_are_crm_errors_except_the_allow_list() -> None:
     for cls in (CredentialsRejected, PersonNotFound, RateLimited, TransientCrmError):
         assert issubclass(cls, CrmError)
     assert not issubclass(EndpointNotAllowed, CrmError)
+
+
+# -- writes whose outcome is unknown are never repeated ------------------------------------------
+
+
+def test_a_van_write_that_timed_out_after_sending_is_not_retried(
+    van: VanClient, van_fake: FakeVan, sleeps: Sleeps
+) -> None:
+    van_fake.slow_next(READ_TIMEOUT * 5, path=r"/people/\d+/canvassResponses")
+    with pytest.raises(OutcomeUnknown) as caught:
+        van.post_canvass_response(1001, date="2026-11-01", contact_type_id=2, result_code_id=4)
+    assert caught.value.retryable is False
+    assert len(van_fake.calls_to("POST", r"/people/\d+/canvassResponses")) == 1
+    assert sleeps == []
+
+
+def test_a_pdi_flag_post_that_timed_out_after_sending_is_not_retried(
+    pdi: PdiClient, pdi_fake: FakePdi, sleeps: Sleeps
+) -> None:
+    pdi_fake.slow_next(READ_TIMEOUT * 5, path=r"^/flags$")
+    flag = make_flag(1001, 11, date="2026-11-01", acquisition_type_id=1)
+    with pytest.raises(OutcomeUnknown):
+        pdi.post_flags([flag])
+    assert len(pdi_fake.calls_to("POST", r"^/flags$")) == 1
+
+
+def test_a_write_refused_with_503_is_retried(
+    van: VanClient, van_fake: FakeVan, sleeps: Sleeps
+) -> None:
+    van_fake.fail_next(503, path=r"/people/\d+/canvassResponses")
+    van.post_canvass_response(1001, date="2026-11-01", contact_type_id=2, result_code_id=4)
+    assert len(van_fake.canvass_responses) == 1
+    assert len(sleeps) == 1
