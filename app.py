@@ -5,12 +5,33 @@ Nothing here connects to anything: settings are read and clients created on firs
 
 from chalice import Chalice
 
-from chalicelib.api import actions, auth, authorizer, campaigns, health, lists, me, reports
+from chalicelib.api import (
+    actions,
+    auth,
+    authorizer,
+    campaigns,
+    events,
+    health,
+    integrations,
+    lists,
+    me,
+    reports,
+)
 from chalicelib.api.http import http_middleware
 
 app = Chalice(app_name="volunteer-organizer")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(authorizer.bp)
-for blueprint in (health.bp, auth.bp, me.bp, campaigns.bp, actions.bp, lists.bp, reports.bp):
+for blueprint in (
+    health.bp,
+    auth.bp,
+    me.bp,
+    campaigns.bp,
+    actions.bp,
+    lists.bp,
+    reports.bp,
+    integrations.bp,
+    events.bp,
+):
     app.register_blueprint(blueprint)

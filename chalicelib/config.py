@@ -39,6 +39,7 @@ class Settings:
     pdi_api_url: str
     salsa_api_url: str
     log_group_name: str
+    crm_read_timeout: float
 
     def __repr__(self) -> str:  # never print secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -63,6 +64,19 @@ def _flag(name: str, default: bool) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"setting {name} must be true or false")
+
+
+def _positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"setting {name} must be a number") from None
+    if value <= 0:
+        raise ConfigError(f"setting {name} must be positive")
+    return value
 
 
 def _load() -> Settings:
@@ -103,6 +117,7 @@ def _load() -> Settings:
             "SALSA_API_URL", "https://api.salsalabs.org/api/integration/ext/v1"
         ).rstrip("/"),
         log_group_name=_env("LOG_GROUP_NAME", f"/aws/lambda/vo-{stage}"),
+        crm_read_timeout=_positive_float("CRM_READ_TIMEOUT", 10.0),
     )
 
 

@@ -168,3 +168,31 @@ class Report:
     responses: list[dict[str, str]]
     notes: str | None
     created_at: str
+
+
+SYNC_STATES = ("pending", "synced", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Integration:
+    campaign_id: str
+    provider: str
+    key_hint: str
+    instructions: dict[str, Any]
+    configured_at: str
+    sealed_credentials: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    campaign_id: str
+    report_id: str
+    provider: str
+    state: str
+    attempts: int
+    last_error: str | None
+    retryable: bool
+    next_attempt_at: str | None
+    claim: str | None
+    claimed_until: str | None
+    updated_at: str

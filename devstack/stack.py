@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,33 @@ def base_environment(endpoint: str, stage: str = "local") -> dict[str, str]:
     }
 
 
+_serialized = False
+
+
+def serialize_dynamodb() -> None:
+    """Make moto's DynamoDB handle one request at a time, as the real service is atomic.
+
+    moto's threaded server runs a conditional write as read-then-write in Python,
+    so two concurrent requests can both pass a condition (seen: two claims of one
+    sync record both won). DynamoDB never allows that; with this lock, neither does
+    the local stack.
+    """
+    global _serialized
+    if _serialized:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _serialized = True
+
+
 @dataclass
 class Emulator:
     """moto in server mode, in this process, on a free loopback port."""
@@ -78,6 +106,7 @@ class Emulator:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        serialize_dynamodb()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         host, bound = server.get_host_and_port()

@@ -38,11 +38,24 @@ def chalice_app(stack: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def api(chalice_app: Any) -> Iterator[Api]:
+def chalice_client(chalice_app: Any) -> Iterator[Any]:
     from chalice.test import Client
 
     with Client(chalice_app) as client:
-        yield Api(chalice_transport(client))
+        yield client
+
+
+@pytest.fixture
+def api(chalice_client: Any) -> Api:
+    return Api(chalice_transport(chalice_client))
+
+
+@pytest.fixture
+def stream(stack: dict[str, str], chalice_client: Any) -> Any:
+    """The main table's stream, read as Lambda would be handed it."""
+    from tests.streams import StreamTap
+
+    return StreamTap(stack, chalice_client)
 
 
 class _Lines(logging.Handler):

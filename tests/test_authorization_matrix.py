@@ -215,6 +215,36 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/reports", None),
         _admin_route(200, staff=200),
     ),
+    # CRM integrations: nothing is configured in this world, so an allowed caller gets
+    # the answer past the policy (400 for bad credentials, 404 for no integration)
+    ("PUT", "/campaigns/{cid}/integrations/{provider}"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations/salsa", {}),
+        _admin_route(400),
+    ),
+    ("GET", "/campaigns/{cid}/integrations"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations", None),
+        _admin_route(200, staff=200),
+    ),
+    ("DELETE", "/campaigns/{cid}/integrations/{provider}"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations/van", None),
+        _admin_route(404),
+    ),
+    ("GET", "/campaigns/{cid}/integrations/{provider}/catalog"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations/van/catalog", None),
+        _admin_route(404, staff=404),
+    ),
+    ("PUT", "/campaigns/{cid}/integrations/{provider}/instructions"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations/van/instructions", {"actions": {}}),
+        _admin_route(404),
+    ),
+    ("GET", "/campaigns/{cid}/sync"): (
+        lambda w: (f"/campaigns/{w.cid}/sync", None),
+        _admin_route(200, staff=200),
+    ),
+    ("POST", "/campaigns/{cid}/integrations/{provider}/retry"): (
+        lambda w: (f"/campaigns/{w.cid}/integrations/van/retry", None),
+        _admin_route(202),
+    ),
     # last: it ends the caller's session
     ("POST", "/auth/logout"): (lambda w: ("/auth/logout", None), _signed_in(204)),
 }

@@ -11,14 +11,14 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
-from chalicelib.domain import Report
-from chalicelib.logic import reports
+from chalicelib.domain import Report, SyncRecord
+from chalicelib.logic import reports, sync
 from chalicelib.logic.access import Principal
 
 bp = Blueprint(__name__)
 
 
-def report_body(report: Report) -> dict[str, Any]:
+def report_body(report: Report, sync_records: list[SyncRecord] | None = None) -> dict[str, Any]:
     """What a report shows: the disclosed name and external id, never the contact."""
     return {
         "report_id": report.report_id,
@@ -31,7 +31,14 @@ def report_body(report: Report) -> dict[str, Any]:
         "responses": report.responses,
         "notes": report.notes,
         "created_at": report.created_at,
-        "sync": [],
+        "sync": [
+            {
+                "provider": r.provider,
+                "state": r.state,
+                **({"error": r.last_error} if r.last_error else {}),
+            }
+            for r in sync_records or []
+        ],
     }
 
 
@@ -48,4 +55,7 @@ def file_report(principal: Principal, cid: str, aid: str) -> Response:
 def list_reports(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.list_reports(principal, cid, limit=limit, cursor=cursor)
-    return page_body([report_body(r) for r in page.items], page.next_cursor)
+    states = sync.records_for_reports(cid, [r.report_id for r in page.items])
+    return page_body(
+        [report_body(r, states.get(r.report_id)) for r in page.items], page.next_cursor
+    )

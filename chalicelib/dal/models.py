@@ -19,6 +19,8 @@ Main table layout (business data; its stream feeds the audit and CRM consumers):
 | LIST#<lid>        | ROW#<n>          | a voter list row (with the CRM's external id) |
 | LKEY#<cid>#<hash> | <lid>#<n>        | match index: a keyed hash of a row's phone or e-mail |
 | CAMPAIGN#<cid>    | REPORT#<rid>     | a report (gsi1: USER#<uid> / REPORT#<rid>) |
+| CAMPAIGN#<cid>    | INTEGRATION#<p>  | a CRM integration (credentials sealed with KMS) |
+| CAMPAIGN#<cid>    | SYNC#<rid>#<p>   | a report's sync to one CRM (gsi1 SYNCDUE while due) |
 
 Match keys are HMAC-SHA256 of a normalised phone or e-mail under the deployment
 secret: the match index holds no phone number or e-mail in clear.
@@ -228,6 +230,35 @@ class ReportModel(MainModel):
     notes = UnicodeAttribute(null=True)
 
 
+class IntegrationModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    credentials = UnicodeAttribute()  # envelope-encrypted; context: campaign and provider
+    key_hint = UnicodeAttribute()
+    instructions = JSONAttribute(default=dict)
+    configured_at = UnicodeAttribute()
+
+
+class SyncModel(MainModel):
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)  # SYNCDUE while the scheduler should try it
+    gsi1sk = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    state = UnicodeAttribute()  # pending | synced | failed | skipped
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    retryable = BooleanAttribute(default=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+    claim = UnicodeAttribute(null=True)  # the token of the attempt under way
+    claimed_until = UnicodeAttribute(null=True)
+
+
 class SessionModel(Model):
     """Sessions table: server-side sessions, refresh-token and MFA-challenge pointers.
 
@@ -254,13 +285,15 @@ class SessionModel(Model):
 
 
 class OpsModel(Model):
-    """Ops table: counters and markers that must not be audited (TOTP steps, rate limits)."""
+    """Ops table: counters, markers and caches that must not be audited
+    (TOTP steps, rate limits, CRM catalogs)."""
 
     Meta = OpsMeta  # type: ignore[assignment]
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+    data = JSONAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
 
@@ -276,6 +309,8 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     ListRowModel,
     ListKeyModel,
     ReportModel,
+    IntegrationModel,
+    SyncModel,
 )
 
 

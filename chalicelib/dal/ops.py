@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -40,3 +41,22 @@ def hit(bucket: str, key: str, window_seconds: int) -> tuple[int, int]:
         ]
     )
     return int(item.value), (window + 1) * window_seconds - now
+
+
+def get_cached(key: str) -> Any | None:
+    """A cached JSON value, if it has not expired."""
+    try:
+        item = OpsModel.get(f"CACHE#{key}", "VALUE")
+    except OpsModel.DoesNotExist:
+        return None
+    if item.expires_at is None or item.expires_at < time.time():
+        return None
+    return item.data
+
+
+def put_cached(key: str, value: Any, ttl_seconds: int) -> None:
+    OpsModel(f"CACHE#{key}", "VALUE", data=value, expires_at=int(time.time()) + ttl_seconds).save()
+
+
+def drop_cached(key: str) -> None:
+    OpsModel(f"CACHE#{key}", "VALUE").delete()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.dal.common import paged_query
@@ -105,3 +107,12 @@ def list_user_reports(user_id: str, *, limit: int, cursor: str | None) -> Page:
         index=ReportModel.gsi1,
         newest_first=True,
     )
+
+
+def report_from_image(image: dict[str, Any]) -> Report | None:
+    """The report a stream record's NewImage holds (None for any other item)."""
+    if image.get("entity", {}).get("S") != "report":
+        return None
+    item = ReportModel.from_raw_data(image)
+    item.serialize(null_check=True)  # raises when a required attribute is missing
+    return _report(item)

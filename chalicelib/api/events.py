@@ -1,0 +1,67 @@
+"""Event handlers: the main table's stream and the schedules.
+
+The stream handlers report partial batch failures: one bad record fails alone and
+is delivered again; the rest of the batch is done. The stream ARN comes from the
+environment at deploy time (`infra/` points the event source at the table).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from chalicelib.observability import logger
+
+bp = Blueprint(__name__)
+
+MAIN_STREAM_ARN = os.environ.get(
+    "MAIN_TABLE_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:000000000000:table/vo-main/stream/placeholder",
+)
+
+
+def process_batch(event: Any, handle_record: Any) -> dict[str, Any]:
+    """Run `handle_record(raw_record)` on each record; collect the failures for Lambda."""
+    raw = event.to_dict() if hasattr(event, "to_dict") else event
+    failures = []
+    for record in raw.get("Records", []):
+        try:
+            handle_record(record)
+        except Exception:
+            sequence = record.get("dynamodb", {}).get("SequenceNumber")
+            logger.exception("stream record failed", extra={"sequence_number": sequence})
+            failures.append({"itemIdentifier": sequence})
+    return {"batchItemFailures": failures}
+
+
+@bp.on_dynamodb_record(stream_arn=MAIN_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def crm_sync_consumer(event: Any) -> dict[str, Any]:
+    """New reports -> their sync records, then a first attempt at each CRM for the
+    whole batch at once (so PDI gets one array of flags)."""
+    from chalicelib.dal.reports import report_from_image
+    from chalicelib.domain import Report
+    from chalicelib.logic import sync
+
+    new_reports: list[Report] = []
+
+    def record_report(record: dict[str, Any]) -> None:
+        if record.get("eventName") != "INSERT":
+            return
+        report = report_from_image(record.get("dynamodb", {}).get("NewImage", {}))
+        if report is not None:
+            sync.open_records(report)
+            new_reports.append(report)
+
+    result = process_batch(event, record_report)
+    sync.first_attempts(new_reports)  # failures are kept on the sync records, not the batch
+    return result
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES))
+def crm_sync_retry(event: Any) -> None:
+    """Retry the sync records that are due (pending or failed, with backoff)."""
+    from chalicelib.logic import sync
+
+    sync.run_due()

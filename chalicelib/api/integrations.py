@@ -1,0 +1,88 @@
+"""/campaigns/{cid}/integrations and /sync: CRM credentials, catalog, instructions, sync state.
+
+A credential is never returned, logged or put in an audit record: views show the
+redacted view only (`key_hint`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import json_body, page_body, page_params, query_param, route
+from chalicelib.domain import Integration, SyncRecord
+from chalicelib.logic import integrations, sync
+from chalicelib.logic.access import Principal
+
+bp = Blueprint(__name__)
+
+
+def integration_body(integration: Integration) -> dict[str, Any]:
+    return {
+        "provider": integration.provider,
+        "configured": True,
+        "key_hint": integration.key_hint,
+        "configured_at": integration.configured_at,
+        "instructions": integration.instructions or {"actions": {}},
+    }
+
+
+def sync_body(record: SyncRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "report_id": record.report_id,
+        "provider": record.provider,
+        "state": record.state,
+        "attempts": record.attempts,
+        "updated_at": record.updated_at,
+    }
+    if record.last_error:
+        body["last_error"] = record.last_error
+    if record.state == "failed":
+        body["retrying_at"] = record.next_attempt_at if record.retryable else None
+    return body
+
+
+@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["PUT"])
+def configure(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
+    body = json_body(bp.current_request)
+    return integration_body(integrations.configure(principal, cid, provider, body))
+
+
+@route(bp, "/campaigns/{cid}/integrations", methods=["GET"])
+def list_integrations(principal: Principal, cid: str) -> dict[str, Any]:
+    found = integrations.list_integrations(principal, cid)
+    return page_body([integration_body(i) for i in found], None)
+
+
+@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["DELETE"])
+def remove(principal: Principal, cid: str, provider: str) -> Response:
+    integrations.remove(principal, cid, provider)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/campaigns/{cid}/integrations/{provider}/catalog", methods=["GET"])
+def catalog(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
+    return integrations.catalog(principal, cid, provider)
+
+
+@route(bp, "/campaigns/{cid}/integrations/{provider}/instructions", methods=["PUT"])
+def set_instructions(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
+    body = json_body(bp.current_request)
+    return integration_body(integrations.set_instructions(principal, cid, provider, body))
+
+
+@route(bp, "/campaigns/{cid}/sync", methods=["GET"])
+def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
+    request = bp.current_request
+    limit, cursor = page_params(request)
+    page = sync.list_records(
+        principal, cid, state=query_param(request, "state"), limit=limit, cursor=cursor
+    )
+    return page_body([sync_body(r) for r in page.items], page.next_cursor)
+
+
+@route(bp, "/campaigns/{cid}/integrations/{provider}/retry", methods=["POST"])
+def retry(principal: Principal, cid: str, provider: str) -> Response:
+    requeued = sync.retry_failed(principal, cid, provider)
+    return Response(body={"provider": provider, "requeued": requeued}, status_code=202)

@@ -1,0 +1,225 @@
+"""CRM integrations: credentials (tried first, then sealed), catalog, sync instructions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import crypto
+from chalicelib.auth.policy import Permission
+from chalicelib.config import settings
+from chalicelib.crm import PROVIDERS, CredentialsRejected, CrmError, make_client
+from chalicelib.dal import actions as actions_dal
+from chalicelib.dal import integrations as integrations_dal
+from chalicelib.dal import ops
+from chalicelib.domain import REPORT_RESULTS, Integration
+from chalicelib.errors import InvalidInput, NotFound, Refused
+from chalicelib.logic.access import Principal, require
+
+CATALOG_TTL = 600  # seconds
+
+# what each provider's credentials hold; the last one named is the secret its hint shows
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "van": ("application_name", "db_mode", "api_key"),
+    "pdi": ("username", "password", "api_token"),
+    "salsa": ("api_token",),
+}
+
+
+def _context(campaign_id: str, provider: str) -> dict[str, str]:
+    return {"campaign_id": campaign_id, "provider": provider, "purpose": "crm-credentials"}
+
+
+def base_url(provider: str) -> str:
+    s = settings()
+    return {"van": s.van_api_url, "pdi": s.pdi_api_url, "salsa": s.salsa_api_url}[provider]
+
+
+def check_provider(provider: str) -> str:
+    if provider not in PROVIDERS:
+        raise NotFound(f"no such provider: use one of {', '.join(PROVIDERS)}")
+    return provider
+
+
+def credentials_of(integration: Integration) -> dict[str, Any]:
+    return crypto.open_sealed(
+        integration.sealed_credentials, _context(integration.campaign_id, integration.provider)
+    )
+
+
+def _client(provider: str, credentials: dict[str, Any]) -> Any:
+    from chalicelib.crm.http import Timeouts
+
+    timeouts = Timeouts(read=settings().crm_read_timeout)
+    return make_client(provider, base_url(provider), credentials, timeouts=timeouts)
+
+
+def client_for(integration: Integration) -> Any:
+    return _client(integration.provider, credentials_of(integration))
+
+
+def _parsed_credentials(provider: str, body: dict[str, Any]) -> dict[str, Any]:
+    credentials: dict[str, Any] = {}
+    for name in CREDENTIAL_FIELDS[provider]:
+        value = body.get(name)
+        if name == "db_mode":
+            if isinstance(value, bool) or value not in (0, 1):
+                raise InvalidInput(name, "must be 0 (MyVoters) or 1 (MyCampaign)")
+        elif not isinstance(value, str) or not value.strip() or len(value) > 500:
+            raise InvalidInput(name, "is required (text)")
+        else:
+            value = value.strip()
+        credentials[name] = value
+    return credentials
+
+
+def _hint(secret: str) -> str:
+    return f"…{secret[-4:]}" if len(secret) >= 12 else "…"
+
+
+def configure(
+    principal: Principal, campaign_id: str, provider: str, body: dict[str, Any]
+) -> Integration:
+    """Try the credentials against the provider; store them sealed only if it accepts."""
+    require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
+    check_provider(provider)
+    credentials = _parsed_credentials(provider, body)
+    client = _client(provider, credentials)
+    try:
+        client.check_credentials()
+    except CredentialsRejected as exc:
+        raise Refused(f"{provider} rejected the credentials: {exc.message}") from None
+    except CrmError as exc:
+        raise Refused(f"{provider} could not check the credentials: {exc.message}") from None
+    finally:
+        client.close()
+    sealed = crypto.seal(credentials, _context(campaign_id, provider))
+    secret = str(credentials[CREDENTIAL_FIELDS[provider][-1]])
+    integration = integrations_dal.put_integration(
+        campaign_id, provider, sealed, _hint(secret), principal.user_id
+    )
+    ops.drop_cached(f"catalog:{campaign_id}:{provider}")
+    return integration
+
+
+def list_integrations(principal: Principal, campaign_id: str) -> list[Integration]:
+    require(principal, campaign_id, Permission.VIEW_INTEGRATIONS)
+    return integrations_dal.list_integrations(campaign_id)
+
+
+def remove(principal: Principal, campaign_id: str, provider: str) -> None:
+    require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
+    check_provider(provider)
+    if not integrations_dal.delete_integration(campaign_id, provider, principal.user_id):
+        raise NotFound(f"{provider} is not configured for this campaign")
+    ops.drop_cached(f"catalog:{campaign_id}:{provider}")
+
+
+def _configured(campaign_id: str, provider: str) -> Integration:
+    check_provider(provider)
+    integration = integrations_dal.get_integration(campaign_id, provider)
+    if integration is None:
+        raise NotFound(f"{provider} is not configured for this campaign")
+    return integration
+
+
+def catalog(principal: Principal, campaign_id: str, provider: str) -> dict[str, Any]:
+    """What can be mapped, from the provider (following its paging), cached 10 minutes."""
+    require(principal, campaign_id, Permission.VIEW_INTEGRATIONS)
+    integration = _configured(campaign_id, provider)
+    key = f"catalog:{campaign_id}:{provider}"
+    cached = ops.get_cached(key)
+    if cached is not None:
+        return dict(cached)
+    client = client_for(integration)
+    try:
+        found: dict[str, Any] = client.catalog()
+    except CredentialsRejected as exc:
+        raise Refused(f"{provider} rejected the stored credentials: {exc.message}") from None
+    except CrmError as exc:
+        raise Refused(f"{provider} could not be read: {exc.message}") from None
+    finally:
+        client.close()
+    ops.put_cached(key, found, CATALOG_TTL)
+    return found
+
+
+def _external_id(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
+        raise InvalidInput(field, "must be an id (text or number)")
+    return str(value).strip()
+
+
+def _checked_instructions(campaign_id: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("actions"), dict):
+        raise InvalidInput("actions", "must be an object keyed by action id")
+    checked: dict[str, Any] = {}
+    for action_id, mapping in raw["actions"].items():
+        where = f"actions.{action_id}"
+        action = actions_dal.get_action(campaign_id, action_id)
+        if action is None or action.deleted:
+            raise InvalidInput(where, "names no action of this campaign")
+        if not isinstance(mapping, dict):
+            raise InvalidInput(where, "must be an object")
+        results = mapping.get("results") or {}
+        if not isinstance(results, dict):
+            raise InvalidInput(f"{where}.results", "must be an object keyed by result")
+        for result in results:
+            if result not in REPORT_RESULTS:
+                raise InvalidInput(f"{where}.results.{result}", "is not a report result")
+        questions = {q.question_id: {r.response_id for r in q.responses} for q in action.questions}
+        raw_questions = mapping.get("questions") or {}
+        if not isinstance(raw_questions, dict):
+            raise InvalidInput(f"{where}.questions", "must be an object keyed by question id")
+        mapped_questions: dict[str, Any] = {}
+        for question_id, question_map in raw_questions.items():
+            qwhere = f"{where}.questions.{question_id}"
+            if question_id not in questions:
+                raise InvalidInput(qwhere, "names no question of this action")
+            if not isinstance(question_map, dict):
+                raise InvalidInput(qwhere, "must be an object")
+            responses = question_map.get("responses") or {}
+            if not isinstance(responses, dict):
+                raise InvalidInput(f"{qwhere}.responses", "must be an object keyed by response id")
+            for response_id in responses:
+                if response_id not in questions[question_id]:
+                    raise InvalidInput(
+                        f"{qwhere}.responses.{response_id}", "names no response of this question"
+                    )
+            mapped_questions[question_id] = {
+                "external_question_id": _external_id(
+                    question_map.get("external_question_id"), f"{qwhere}.external_question_id"
+                ),
+                "responses": {
+                    rid: _external_id(value, f"{qwhere}.responses.{rid}")
+                    for rid, value in responses.items()
+                },
+            }
+        codes = mapping.get("activist_codes") or []
+        if not isinstance(codes, list):
+            raise InvalidInput(f"{where}.activist_codes", "must be a list of ids")
+        entry: dict[str, Any] = {
+            "results": {
+                result: _external_id(value, f"{where}.results.{result}")
+                for result, value in results.items()
+            },
+            "questions": mapped_questions,
+            "activist_codes": [
+                _external_id(code, f"{where}.activist_codes[{i}]") for i, code in enumerate(codes)
+            ],
+        }
+        for option in ("contact_type_id", "acquisition_type_id"):
+            if mapping.get(option) is not None:
+                entry[option] = _external_id(mapping[option], f"{where}.{option}")
+        checked[action_id] = entry
+    return {"actions": checked}
+
+
+def set_instructions(
+    principal: Principal, campaign_id: str, provider: str, raw: Any
+) -> Integration:
+    """Per action: which CRM result code, survey answers and activist codes a report maps to.
+    Every action, question and response named must exist in the campaign."""
+    require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
+    _configured(campaign_id, provider)
+    instructions = _checked_instructions(campaign_id, raw)
+    return integrations_dal.set_instructions(campaign_id, provider, instructions, principal.user_id)

@@ -1,0 +1,481 @@
+"""CRM integrations and sync, against fake VAN, PDI and Salsa servers on real sockets."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
+from tests.helpers import admin_with_mfa, create_campaign, join, volunteer
+
+SURVEY = {
+    "type": "canvass",
+    "title": "Measure A doors",
+    "status": "live",
+    "questions": [{"text": "Measure A?", "responses": [{"text": "Yes"}, {"text": "No"}]}],
+}
+
+
+@pytest.fixture
+def fakes(stack, monkeypatch) -> Iterator[dict[str, Any]]:
+    from chalicelib import config
+
+    with FakeVan() as van, FakePdi() as pdi, FakeSalsa() as salsa:
+        monkeypatch.setenv("VAN_API_URL", van.url)
+        monkeypatch.setenv("PDI_API_URL", pdi.url)
+        monkeypatch.setenv("SALSA_API_URL", salsa.url)
+        monkeypatch.setenv("CRM_READ_TIMEOUT", "0.5")
+        config.reset()
+        yield {"van": van, "pdi": pdi, "salsa": salsa}
+        for fake in (van, pdi, salsa):
+            fake.assert_no_forbidden_calls()
+    config.reset()
+
+
+class World:
+    def __init__(self, api, fakes, external_ids: list[str]) -> None:
+        self.api = api
+        self.fakes = fakes
+        self.admin = admin_with_mfa(api)
+        self.cid = create_campaign(api, self.admin)
+        self.vol = volunteer(api)
+        join(api, self.admin, self.cid, self.vol)
+        self.action = api.post(
+            f"/campaigns/{self.cid}/actions", SURVEY, token=self.admin.token
+        ).body
+        self.aid = self.action["action_id"]
+        question = self.action["questions"][0]
+        self.qid = question["question_id"]
+        self.yes, self.no = (r["response_id"] for r in question["responses"])
+        unknown = ["NO-SUCH", "9999"]
+        rows = [{"external_id": x, "first_name": f"P{x}"} for x in [*external_ids, *unknown]]
+        listed = api.post(
+            f"/campaigns/{self.cid}/lists", {"name": "Voters", "rows": rows}, token=self.admin.token
+        ).body
+        self.rows = {
+            x: f"{listed['list_id']}.{i + 1:06d}" for i, x in enumerate([*external_ids, *unknown])
+        }
+
+    def configure(self, provider: str) -> Any:
+        return self.api.put(
+            f"/campaigns/{self.cid}/integrations/{provider}",
+            self.fakes[provider].credentials,
+            token=self.admin.token,
+        )
+
+    def instruct(self, provider: str, mapping: dict[str, Any]) -> Any:
+        return self.api.put(
+            f"/campaigns/{self.cid}/integrations/{provider}/instructions",
+            {"actions": {self.aid: mapping}},
+            token=self.admin.token,
+        )
+
+    def report(self, external_id: str, result: str, answer: str | None = None) -> str:
+        body: dict[str, Any] = {"list_row_id": self.rows[external_id], "result": result}
+        if answer:
+            body["responses"] = [{"question_id": self.qid, "response_id": answer}]
+        reply = self.api.post(
+            f"/campaigns/{self.cid}/actions/{self.aid}/reports", body, token=self.vol.token
+        )
+        assert reply.status == 201, reply
+        return str(reply.body["report_id"])
+
+    def sync_states(self, state: str | None = None) -> list[dict[str, Any]]:
+        path = f"/campaigns/{self.cid}/sync" + (f"?state={state}" if state else "")
+        reply = self.api.get(path, token=self.admin.token)
+        assert reply.status == 200, reply
+        return list(reply.body["items"])
+
+    def state_of(self, report_id: str, provider: str) -> dict[str, Any]:
+        return next(
+            s
+            for s in self.sync_states()
+            if s["report_id"] == report_id and s["provider"] == provider
+        )
+
+
+def van_world(api, fakes) -> World:
+    world = World(api, fakes, ["1001", "1002", "1003"])
+    assert world.configure("van").status == 200
+    mapping = {
+        "results": {"not_home": 4, "refused": 5},
+        "questions": {
+            world.qid: {
+                "external_question_id": 378552,
+                "responses": {world.yes: 1555791, world.no: 1555792},
+            }
+        },
+        "activist_codes": [4482459],
+    }
+    assert world.instruct("van", mapping).status == 200
+    return world
+
+
+# ---- credentials -------------------------------------------------------------------------
+
+
+def test_credentials_are_tried_first_and_never_shown(api, fakes, stack):
+    world = World(api, fakes, [])
+    reply = world.configure("van")
+    assert reply.status == 200
+    assert reply.body["provider"] == "van"
+    assert reply.body["configured"] is True
+    assert reply.body["key_hint"] == "…2a9e"
+    secret = fakes["van"].api_key
+    assert secret not in json.dumps(reply.body)
+    assert fakes["van"].calls_to("POST", "/echoes")
+    listed = api.get(f"/campaigns/{world.cid}/integrations", token=world.admin.token)
+    assert [i["provider"] for i in listed.body["items"]] == ["van"]
+    assert secret not in json.dumps(listed.body)
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+    stored = table.get_item(Key={"pk": f"CAMPAIGN#{world.cid}", "sk": "INTEGRATION#van"})["Item"]
+    assert secret not in json.dumps(stored, default=str)
+
+
+def test_rejected_credentials_are_422_and_nothing_is_stored(api, fakes):
+    world = World(api, fakes, [])
+    fakes["pdi"].reject_credentials("Invalid API token")
+    reply = world.configure("pdi")
+    assert reply.status == 422
+    assert "Invalid API token" in reply.body["Message"]
+    assert fakes["pdi"].password not in reply.body["Message"]
+    listed = api.get(f"/campaigns/{world.cid}/integrations", token=world.admin.token)
+    assert listed.body["items"] == []
+
+
+def test_credential_fields_are_checked(api, fakes):
+    world = World(api, fakes, [])
+    path = f"/campaigns/{world.cid}/integrations"
+    cases = [
+        ("van", {"application_name": "x", "api_key": "k"}, "db_mode"),
+        ("van", {"application_name": "x", "api_key": "k", "db_mode": 2}, "db_mode"),
+        ("pdi", {"username": "u", "password": "p"}, "api_token"),
+        ("salsa", {}, "api_token"),
+    ]
+    for provider, body, field in cases:
+        reply = api.put(f"{path}/{provider}", body, token=world.admin.token)
+        assert reply.status == 400, (provider, reply)
+        assert reply.body["Message"].startswith(field)
+    assert api.put(f"{path}/hubspot", {}, token=world.admin.token).status == 404
+    assert api.delete(f"{path}/van", token=world.admin.token).status == 404
+
+
+def test_catalog_follows_paging_and_is_cached(api, fakes):
+    world = World(api, fakes, [])
+    world.configure("van")
+    fakes["van"].clear_calls()
+    first = api.get(f"/campaigns/{world.cid}/integrations/van/catalog", token=world.admin.token)
+    assert first.status == 200
+    names = {q["name"] for q in first.body["survey_questions"]}
+    assert {"Measure A", "Support level", "Volunteer?"} <= names
+    assert len(first.body["activist_codes"]) >= 5
+    calls = len(fakes["van"].calls)
+    second = api.get(f"/campaigns/{world.cid}/integrations/van/catalog", token=world.admin.token)
+    assert second.body == first.body
+    assert len(fakes["van"].calls) == calls  # from the cache
+
+
+def test_instructions_name_only_what_exists(api, fakes):
+    world = World(api, fakes, [])
+    world.configure("van")
+    bad = [
+        ({"actions": {"nope": {}}}, "actions.nope"),
+        ({"actions": {world.aid: {"results": {"won": 1}}}}, f"actions.{world.aid}.results.won"),
+        ({"actions": {world.aid: {"questions": {"q": {}}}}}, f"actions.{world.aid}.questions.q"),
+        (
+            {
+                "actions": {
+                    world.aid: {
+                        "questions": {world.qid: {"external_question_id": 1, "responses": {"r": 2}}}
+                    }
+                }
+            },
+            f"actions.{world.aid}.questions.{world.qid}.responses.r",
+        ),
+        (
+            {"actions": {world.aid: {"questions": {world.qid: {"responses": {}}}}}},
+            f"actions.{world.aid}.questions.{world.qid}.external_question_id",
+        ),
+        ({"actions": []}, "actions"),
+    ]
+    for body, field in bad:
+        reply = api.put(
+            f"/campaigns/{world.cid}/integrations/van/instructions", body, token=world.admin.token
+        )
+        assert reply.status == 400, (body, reply)
+        assert reply.body["Message"].startswith(field), (field, reply)
+    not_configured = api.put(
+        f"/campaigns/{world.cid}/integrations/pdi/instructions",
+        {"actions": {}},
+        token=world.admin.token,
+    )
+    assert not_configured.status == 404
+
+
+# ---- sync: the happy paths --------------------------------------------------------------
+
+
+def test_van_canvassed_gets_responses_and_other_results_a_result_code(api, fakes, stream):
+    world = van_world(api, fakes)
+    canvassed = world.report("1001", "canvassed", world.yes)
+    not_home = world.report("1002", "not_home")
+    result = stream.deliver("crm_sync_consumer")
+    assert result == {"batchItemFailures": []}
+
+    posted = {van_id: body for van_id, body in fakes["van"].canvass_responses}
+    assert posted[1001]["resultCodeId"] is None
+    assert posted[1001]["responses"] == [
+        {"type": "ActivistCode", "activistCodeId": 4482459, "action": "Apply"},
+        {"type": "SurveyResponse", "surveyQuestionId": 378552, "surveyResponseId": 1555791},
+    ]
+    assert posted[1001]["canvassContext"]["contactTypeId"] == 2  # a canvass is a walk
+    assert posted[1002]["resultCodeId"] == 4
+    assert posted[1002]["responses"] is None
+    assert world.state_of(canvassed, "van")["state"] == "synced"
+    assert world.state_of(not_home, "van")["state"] == "synced"
+    reports = api.get(f"/campaigns/{world.cid}/reports", token=world.admin.token).body["items"]
+    assert all(r["sync"] == [{"provider": "van", "state": "synced"}] for r in reports)
+
+
+def test_pdi_posts_one_flag_array_for_a_batch(api, fakes, stream):
+    world = World(api, fakes, ["2001", "2002"])
+    world.configure("pdi")
+    world.instruct(
+        "pdi",
+        {
+            "results": {"not_home": "104"},
+            "questions": {
+                world.qid: {"external_question_id": "301", "responses": {world.yes: "101"}}
+            },
+            "acquisition_type_id": "1",
+        },
+    )
+    world.report("2001", "canvassed", world.yes)
+    world.report("2002", "not_home")
+    assert stream.deliver("crm_sync_consumer") == {"batchItemFailures": []}
+    posts = fakes["pdi"].calls_to("POST", "/flags")
+    assert len(posts) == 1
+    flags = {(f["pdiId"], f["flagId"], f.get("questionId")) for f in posts[0].body}
+    assert flags == {("2001", "101", "301"), ("2002", "104", None)}
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+
+
+def test_salsa_writes_only_found_supporters(api, fakes, stream):
+    found = "5c7a0d0e-0000-4000-8000-000000000001"
+    world = World(api, fakes, [found, "5c7a0d0e-0000-4000-8000-00000000dead"])
+    world.configure("salsa")
+    world.instruct(
+        "salsa",
+        {
+            "results": {"canvassed": "seg-0001"},
+            "questions": {
+                world.qid: {"external_question_id": "field-a", "responses": {world.yes: "yes"}}
+            },
+        },
+    )
+    ok = world.report(found, "canvassed", world.yes)
+    missing = world.report("5c7a0d0e-0000-4000-8000-00000000dead", "canvassed", world.yes)
+    stream.deliver("crm_sync_consumer")
+    salsa = fakes["salsa"]
+    assert found in salsa.segment_members["seg-0001"]
+    assert salsa.custom_fields[found]
+    assert world.state_of(ok, "salsa")["state"] == "synced"
+    failed = world.state_of(missing, "salsa")
+    assert failed["state"] == "failed"
+    assert "not in the CRM" in failed["last_error"]
+    puts = salsa.calls_to("PUT", "/supporters")
+    assert all(s.get("supporterId") == found for c in puts for s in c.body["payload"]["supporters"])
+
+
+def test_reports_without_external_id_or_mapping_are_skipped(api, fakes, stream):
+    world = van_world(api, fakes)
+    vol_contact = api.put(
+        "/me/contacts",
+        {"contacts": [{"name": "Unknown", "phones": ["2025550191"]}]},
+        token=world.vol.token,
+    )
+    assert vol_contact.status == 200
+    contact_id = api.get("/me/contacts", token=world.vol.token).body["items"][0]["contact_id"]
+    no_id = api.post(
+        f"/campaigns/{world.cid}/actions/{world.aid}/reports",
+        {"contact_id": contact_id, "result": "not_home"},
+        token=world.vol.token,
+    ).body["report_id"]
+    unmapped = world.report("1003", "moved")
+    stream.deliver("crm_sync_consumer")
+    assert world.state_of(no_id, "van")["state"] == "skipped"
+    assert "external id" in world.state_of(no_id, "van")["last_error"]
+    assert world.state_of(unmapped, "van")["state"] == "skipped"
+    assert "moved" in world.state_of(unmapped, "van")["last_error"]
+    assert fakes["van"].canvass_responses == []
+    assert len(world.sync_states("skipped")) == 2
+    assert world.sync_states("synced") == []
+    assert (
+        api.get(f"/campaigns/{world.cid}/sync?state=weird", token=world.admin.token).status == 400
+    )
+
+
+# ---- exactly once ------------------------------------------------------------------------
+
+
+def test_a_redelivered_batch_posts_once(api, fakes, stream):
+    world = van_world(api, fakes)
+    world.report("1001", "not_home")
+    records = stream.read()
+    assert stream.deliver("crm_sync_consumer", records) == {"batchItemFailures": []}
+    assert stream.deliver("crm_sync_consumer", records) == {"batchItemFailures": []}
+    assert len(fakes["van"].canvass_responses) == 1
+
+
+def test_overlapping_schedules_post_once(api, fakes, stream, monkeypatch):
+    from chalicelib.logic import sync
+
+    world = van_world(api, fakes)
+    fakes["van"].set_delay(0.2)
+    ids = [world.report(x, "not_home") for x in ("1001", "1002", "1003")]
+    # the stream's first attempt is lost (say, the consumer was down): the schedule picks up
+    for report_id in ids:
+        from chalicelib.dal import integrations as dal
+
+        dal.create_record(world.cid, report_id, "van", "test")
+    threads = [threading.Thread(target=sync.run_due) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(v for v, _ in fakes["van"].canvass_responses) == [1001, 1002, 1003]
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+
+
+def test_a_timeout_after_sending_is_never_retried_by_itself(api, fakes, stream, monkeypatch):
+    from chalicelib.logic import sync
+
+    monkeypatch.setattr(sync, "BACKOFF_BASE", 0)
+    world = van_world(api, fakes)
+    fakes["van"].slow_next(2.0, path=r"/people/\d+/canvassResponses")
+    report_id = world.report("1001", "not_home")
+    stream.deliver("crm_sync_consumer")
+    state = world.state_of(report_id, "van")
+    assert state["state"] == "failed"
+    assert "may have" in state["last_error"]
+    assert state["retrying_at"] is None
+    sync.run_due()
+    sync.run_due()
+    # the slow request did reach the fake: it was recorded once, and never sent again
+    assert len(fakes["van"].calls_to("POST", r"/people/\d+/canvassResponses")) == 1
+    # an admin who checked VAN may decide to send it again
+    retry = api.post(f"/campaigns/{world.cid}/integrations/van/retry", token=world.admin.token)
+    assert retry.status == 202
+    assert retry.body["requeued"] == 1
+    sync.run_due()
+    assert world.state_of(report_id, "van")["state"] == "synced"
+
+
+def test_server_errors_are_retried_with_backoff_then_given_up(api, fakes, stream, monkeypatch):
+    from chalicelib.crm.http import RetryPolicy
+    from chalicelib.logic import sync
+
+    monkeypatch.setattr(sync, "BACKOFF_BASE", 0)
+    monkeypatch.setattr(sync, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr("chalicelib.crm.http.RetryPolicy", lambda: RetryPolicy(max_attempts=1))
+    world = van_world(api, fakes)
+    fakes["van"].fail_next(500, times=100, path=r"/people/\d+/canvassResponses")
+    report_id = world.report("1001", "not_home")
+    stream.deliver("crm_sync_consumer")
+    first = world.state_of(report_id, "van")
+    assert first["state"] == "failed" and first["attempts"] == 1 and first["retrying_at"]
+    sync.run_due()
+    sync.run_due()
+    final = world.state_of(report_id, "van")
+    assert final["attempts"] == 3
+    assert final["retrying_at"] is None
+    assert "after 3 attempts" in final["last_error"]
+    sync.run_due()
+    assert world.state_of(report_id, "van")["attempts"] == 3
+    # the CRM recovers; an admin sends the failed ones again
+    fakes["van"].clear_faults()
+    api.post(f"/campaigns/{world.cid}/integrations/van/retry", token=world.admin.token)
+    sync.run_due()
+    assert world.state_of(report_id, "van")["state"] == "synced"
+    assert len(fakes["van"].canvass_responses) == 1
+
+
+def test_429_with_retry_after_is_honoured(api, fakes, stream):
+    world = van_world(api, fakes)
+    fakes["van"].fail_next(429, retry_after=1, path=r"/people/\d+/canvassResponses")
+    report_id = world.report("1001", "not_home")
+    stream.deliver("crm_sync_consumer")
+    assert world.state_of(report_id, "van")["state"] == "synced"
+    statuses = [c.status for c in fakes["van"].calls_to("POST", r"/people/\d+/canvassResponses")]
+    assert statuses == [429, 204]
+
+
+def test_an_unknown_person_fails_and_nobody_is_created(api, fakes, stream):
+    world = van_world(api, fakes)
+    unknown = world.report("9999", "not_home")
+    malformed = world.report("NO-SUCH", "not_home")
+    stream.deliver("crm_sync_consumer")
+    state = world.state_of(unknown, "van")
+    assert state["state"] == "failed"
+    assert "not in the CRM" in state["last_error"]
+    assert state["retrying_at"] is None
+    bad = world.state_of(malformed, "van")
+    assert bad["state"] == "failed"
+    assert bad["last_error"].startswith("not sent")
+    assert fakes["van"].canvass_responses == []
+
+
+def test_one_bad_record_fails_alone(api, fakes, stream):
+    world = van_world(api, fakes)
+    world.report("1001", "not_home")
+    records = stream.read()
+    inserted = next(
+        r
+        for r in records
+        if r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"]["entity"]["S"] == "report"
+    )
+    broken = json.loads(json.dumps(inserted, default=str))
+    broken["dynamodb"]["SequenceNumber"] = "999999999"
+    broken["dynamodb"]["NewImage"]["entity"] = {"S": "report"}
+    broken["dynamodb"]["NewImage"].pop("campaign_id")
+    result = stream.deliver("crm_sync_consumer", [*records, broken])
+    assert result == {"batchItemFailures": [{"itemIdentifier": "999999999"}]}
+    assert len(fakes["van"].canvass_responses) == 1
+
+
+def test_no_secret_reaches_a_log_line_or_a_response(api, fakes, stream, log_lines):
+    from chalicelib.logic import sync
+
+    world = van_world(api, fakes)
+    world.configure("pdi")
+    world.configure("salsa")
+    responses = []
+    for provider in ("van", "pdi", "salsa"):
+        responses.append(
+            api.get(
+                f"/campaigns/{world.cid}/integrations/{provider}/catalog", token=world.admin.token
+            )
+        )
+    world.report("1001", "canvassed", world.yes)
+    fakes["van"].fail_next(500, path=r"/people/\d+/canvassResponses")
+    world.report("1002", "not_home")
+    stream.deliver("crm_sync_consumer")
+    sync.run_due()
+    responses.append(api.get(f"/campaigns/{world.cid}/integrations", token=world.admin.token))
+    responses.append(api.get(f"/campaigns/{world.cid}/sync", token=world.admin.token))
+    responses.append(api.get(f"/campaigns/{world.cid}/reports", token=world.admin.token))
+    everything = "\n".join(log_lines) + json.dumps([r.body for r in responses])
+    secrets_used = [
+        fakes["van"].api_key,
+        fakes["pdi"].password,
+        fakes["pdi"].api_token,
+        fakes["salsa"].api_token,
+    ]
+    for secret in secrets_used:
+        assert secret not in everything
+    assert any('"kind": "crm_sync"' in line or '"kind":"crm_sync"' in line for line in log_lines)
