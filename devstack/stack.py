@@ -264,5 +264,8 @@ def apply(env: dict[str, str]) -> None:
 
     config.reset()
     if endpoint_changed:  # clients hold no settings but their endpoint: keep them otherwise
+        from chalicelib.audit.models import AuditModel
+
         aws.reset()
         reset_connections()
+        AuditModel._connection = None

@@ -1,0 +1,144 @@
+"""Writing and reading audit records."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import config
+from chalicelib.audit.models import RETENTION_DAYS, AuditModel
+from chalicelib.dal import batch
+from chalicelib.dal.common import iso, now, paged_query
+from chalicelib.domain import Page
+
+ANONYMOUS_SCOPE = "AUTH#anonymous"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    event_id: str
+    at: str  # ISO 8601 UTC, milliseconds
+    actor_id: str | None
+    event: str
+    target: str
+    campaign_id: str | None = None
+    user_id: str | None = None
+    fields: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        if self.campaign_id:
+            return f"CAMPAIGN#{self.campaign_id}"
+        if self.user_id:
+            return f"USER#{self.user_id}"
+        return ANONYMOUS_SCOPE
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _expiry(at: str) -> int:
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return int((moment + timedelta(days=RETENTION_DAYS)).timestamp())
+
+
+def _item(record: AuditRecord) -> AuditModel:
+    sk = f"{record.at}#{record.event_id}"
+    return AuditModel(
+        record.scope,
+        sk,
+        gsi1pk=f"DAY#{record.at[:10]}",
+        gsi1sk=sk,
+        event_id=record.event_id,
+        at=record.at,
+        actor_id=record.actor_id,
+        event=record.event,
+        target=record.target,
+        campaign_id=record.campaign_id,
+        user_id=record.user_id,
+        fields=list(record.fields),
+        values=dict(record.values),
+        expires_at=_expiry(record.at),
+    )
+
+
+def _record(item: AuditModel) -> AuditRecord:
+    return AuditRecord(
+        event_id=item.event_id,
+        at=item.at,
+        actor_id=item.actor_id,
+        event=item.event,
+        target=item.target,
+        campaign_id=item.campaign_id,
+        user_id=item.user_id,
+        fields=[str(f) for f in item.fields or []],
+        values=dict(item.values or {}),
+    )
+
+
+def write(records: Iterable[AuditRecord]) -> int:
+    """Batch-write records (25 a call). The key is the stream record's id and time, so a
+    redelivered record overwrites itself: no duplicates. Returns the calls made."""
+    return batch.write(config.settings().audit_table, puts=(_item(r).serialize() for r in records))
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def record(
+    event: str,
+    target: str,
+    *,
+    actor_id: str | None,
+    campaign_id: str | None = None,
+    user_id: str | None = None,
+    fields: list[str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Record one event that is not a table change (a sign-in, a staff access)."""
+    entry = AuditRecord(
+        event_id=new_event_id(),
+        at=iso(now()),
+        actor_id=actor_id,
+        event=event,
+        target=target,
+        campaign_id=campaign_id,
+        user_id=user_id,
+        fields=fields or [],
+        values=values or {},
+    )
+    _item(entry).save()
+    return entry
+
+
+def campaign_records(
+    campaign_id: str, *, since: str | None, limit: int, cursor: str | None
+) -> Page:
+    """A campaign's records, newest first, at or after `since`."""
+    return paged_query(
+        AuditModel,
+        f"CAMPAIGN#{campaign_id}",
+        scope=f"audit:{campaign_id}:{since or ''}",
+        limit=limit,
+        cursor=cursor,
+        convert=_record,
+        range_key_condition=AuditModel.sk >= since if since else None,
+        newest_first=True,
+    )
+
+
+def records_of_day(day: str) -> Iterator[AuditRecord]:
+    """Every record of one UTC day (`YYYY-MM-DD`), oldest first."""
+    for item in AuditModel.day.query(f"DAY#{day}"):
+        yield _record(item)  # type: ignore[arg-type]
+
+
+def anonymous_target(value: str) -> str:
+    """A stable, non-reversible name for something we must not store (an unknown e-mail)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
