@@ -7,6 +7,7 @@ from chalice import Chalice
 
 from chalicelib.api import (
     actions,
+    audit,
     auth,
     authorizer,
     campaigns,
@@ -32,6 +33,7 @@ for blueprint in (
     lists.bp,
     reports.bp,
     integrations.bp,
+    audit.bp,
     events.bp,
 ):
     app.register_blueprint(blueprint)

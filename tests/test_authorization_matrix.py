@@ -245,6 +245,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/integrations/van/retry", None),
         _admin_route(202),
     ),
+    ("GET", "/campaigns/{cid}/audit"): (
+        lambda w: (f"/campaigns/{w.cid}/audit", None),
+        _admin_route(200, staff=200),
+    ),
     # last: it ends the caller's session
     ("POST", "/auth/logout"): (lambda w: ("/auth/logout", None), _signed_in(204)),
 }

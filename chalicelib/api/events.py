@@ -65,3 +65,26 @@ def crm_sync_retry(event: Any) -> None:
     from chalicelib.logic import sync
 
     sync.run_due()
+
+
+@bp.on_dynamodb_record(stream_arn=MAIN_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def audit_consumer(event: Any) -> dict[str, Any]:
+    """Every change to the main table -> exactly one audit record (a redelivered
+    record rewrites its own key); a record that cannot be read fails alone."""
+    from chalicelib.audit import store
+    from chalicelib.audit.derive import derive
+
+    derived: list[tuple[str, store.AuditRecord]] = []
+
+    def record_change(record: dict[str, Any]) -> None:
+        entry = derive(record)
+        if entry is not None:
+            derived.append((record["dynamodb"]["SequenceNumber"], entry))
+
+    result = process_batch(event, record_change)
+    try:
+        store.write(entry for _sequence, entry in derived)
+    except Exception:
+        logger.exception("audit records could not be written; the batch is delivered again")
+        result["batchItemFailures"] += [{"itemIdentifier": seq} for seq, _entry in derived]
+    return result

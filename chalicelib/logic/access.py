@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.audit import store as audit_store
 from chalicelib.auth import policy
 from chalicelib.auth.policy import Caller, Decision, Permission
 from chalicelib.dal import campaigns as campaigns_dal
@@ -64,6 +65,14 @@ def require(principal: Principal, campaign_id: str, permission: Permission) -> A
             caller = Caller(principal.user_id, principal.mfa, True, user.staff_trained_at)
     decision = policy.decide(caller, role, permission)
     _raise_for(decision)
-    if decision is Decision.ALLOW_AS_STAFF and campaigns_dal.get_campaign(campaign_id) is None:
-        raise NotFound(_NOT_FOUND)
+    if decision is Decision.ALLOW_AS_STAFF:
+        if campaigns_dal.get_campaign(campaign_id) is None:
+            raise NotFound(_NOT_FOUND)
+        audit_store.record(
+            "staff.access",
+            f"campaign:{campaign_id}",
+            actor_id=principal.user_id,
+            campaign_id=campaign_id,
+            values={"permission": permission.value},
+        )
     return Access(campaign_id, membership, decision is Decision.ALLOW_AS_STAFF)

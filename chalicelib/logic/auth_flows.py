@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import crypto
+from chalicelib.audit import store as audit_store
 from chalicelib.auth import cognito, tokens, totp
 from chalicelib.auth.cognito import Tokens
 from chalicelib.config import settings
@@ -26,6 +27,27 @@ CHALLENGE_TTL = 300
 @dataclass(frozen=True)
 class MfaChallenge:
     mfa_token: str
+
+
+def _note(
+    event: str,
+    outcome: str,
+    reason: str | None = None,
+    *,
+    user_id: str | None = None,
+    email: str | None = None,
+    **context: Any,
+) -> None:
+    """One log line and one audit record per authentication attempt (never a secret)."""
+    log_auth(event, outcome, reason, user_id=user_id, **context)
+    target = f"user:{user_id}" if user_id else f"email:{audit_store.anonymous_target(email or '')}"
+    audit_store.record(
+        f"auth.{event}",
+        target,
+        actor_id=user_id,
+        user_id=user_id,
+        values={"outcome": outcome, **({"reason": reason} if reason else {})},
+    )
 
 
 def _claims(access_token: str) -> dict[str, Any]:
@@ -52,7 +74,7 @@ def sign_up(email: str, password: str, name: str, phone: str | None, source_ip: 
     except Exception:
         cognito.delete_identity(email)
         raise
-    log_auth("signup", "success", user_id=user_id, source_ip=source_ip)
+    _note("signup", "success", user_id=user_id, source_ip=source_ip)
     return user
 
 
@@ -62,13 +84,13 @@ def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChall
         throttle.check("login-email", email)
         issued = cognito.login(email, password)
     except DomainError as exc:
-        log_auth("login", "failure", type(exc).__name__, source_ip=source_ip)
+        _note("login", "failure", type(exc).__name__, email=email, source_ip=source_ip)
         raise
     claims = _claims(issued.access_token)
     user_id = str(claims["sub"])
     user = users_dal.get_user(user_id)
     if user is None:
-        log_auth("login", "failure", "no profile", user_id=user_id, source_ip=source_ip)
+        _note("login", "failure", "no profile", user_id=user_id, source_ip=source_ip)
         raise cognito.BadCredentials()
     if user.mfa_enabled:
         challenge = secrets.token_urlsafe(32)
@@ -79,7 +101,7 @@ def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChall
             crypto.encrypt(issued.refresh_token, _challenge_context(user_id)),
             CHALLENGE_TTL,
         )
-        log_auth("login", "mfa_required", user_id=user_id, source_ip=source_ip)
+        _note("login", "mfa_required", user_id=user_id, source_ip=source_ip)
         return MfaChallenge(challenge)
     sessions.create_session(
         str(claims["origin_jti"]),
@@ -89,7 +111,7 @@ def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChall
         refresh_token=issued.refresh_token,
         ttl=SESSION_TTL,
     )
-    log_auth("login", "success", user_id=user_id, source_ip=source_ip, mfa=False)
+    _note("login", "success", user_id=user_id, source_ip=source_ip, mfa=False)
     return issued
 
 
@@ -110,15 +132,15 @@ def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
     throttle.check("mfa-ip", source_ip)
     challenge = sessions.get_challenge(mfa_token)
     if challenge is None:
-        log_auth("mfa", "failure", "unknown or expired challenge", source_ip=source_ip)
+        _note("mfa", "failure", "unknown or expired challenge", source_ip=source_ip)
         raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
     user_id, username, refresh_enc = challenge
     if _accept_code(user_id, code) is None:
         sessions.count_failed_challenge(mfa_token)
-        log_auth("mfa", "failure", "wrong or reused code", user_id=user_id, source_ip=source_ip)
+        _note("mfa", "failure", "wrong or reused code", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the code is wrong, expired or already used")
     if not sessions.consume_challenge(mfa_token):
-        log_auth("mfa", "failure", "challenge already used", user_id=user_id, source_ip=source_ip)
+        _note("mfa", "failure", "challenge already used", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
     refresh_token = crypto.decrypt(refresh_enc, _challenge_context(user_id))
     issued = cognito.refresh(username, refresh_token)
@@ -131,7 +153,7 @@ def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
         refresh_token=refresh_token,
         ttl=SESSION_TTL,
     )
-    log_auth("mfa", "success", user_id=user_id, source_ip=source_ip)
+    _note("mfa", "success", user_id=user_id, source_ip=source_ip)
     return Tokens(issued.access_token, refresh_token, issued.expires_in)
 
 
@@ -139,20 +161,20 @@ def refresh(refresh_token: str, source_ip: str | None) -> Tokens:
     throttle.check("refresh-ip", source_ip)
     session = sessions.session_for_refresh_token(refresh_token)
     if session is None or session.revoked or session.expires_at < time.time():
-        log_auth("refresh", "failure", "no live session", source_ip=source_ip)
+        _note("refresh", "failure", "no live session", source_ip=source_ip)
         raise NotAuthenticated("the refresh token is not valid")
     try:
         issued = cognito.refresh(session.username, refresh_token)
     except NotAuthenticated:
-        log_auth("refresh", "failure", "rejected by the pool", user_id=session.user_id)
+        _note("refresh", "failure", "rejected by the pool", user_id=session.user_id)
         raise
-    log_auth("refresh", "success", user_id=session.user_id, source_ip=source_ip, mfa=session.mfa)
+    _note("refresh", "success", user_id=session.user_id, source_ip=source_ip, mfa=session.mfa)
     return Tokens(issued.access_token, refresh_token, issued.expires_in)
 
 
 def logout(principal: Principal) -> None:
     sessions.revoke(principal.session_id)
-    log_auth("logout", "success", user_id=principal.user_id)
+    _note("logout", "success", user_id=principal.user_id)
 
 
 def authenticate(access_token: str) -> Principal:
@@ -175,7 +197,7 @@ def start_totp_enrolment(principal: Principal) -> tuple[str, str]:
         raise Conflict("TOTP is already enabled for this account")
     secret = totp.new_secret()
     users_dal.put_totp(user.user_id, crypto.encrypt(secret, _totp_context(user.user_id)))
-    log_auth("totp_enrolment", "started", user_id=user.user_id)
+    _note("totp_enrolment", "started", user_id=user.user_id)
     return secret, totp.provisioning_uri(secret, user.email, settings().totp_issuer)
 
 
@@ -188,8 +210,8 @@ def verify_totp_enrolment(principal: Principal, code: str) -> None:
         raise Conflict("TOTP is already enabled for this account")
     secret_enc = _accept_code(principal.user_id, code)
     if secret_enc is None:
-        log_auth("totp_enrolment", "failure", "wrong code", user_id=principal.user_id)
+        _note("totp_enrolment", "failure", "wrong code", user_id=principal.user_id)
         raise InvalidInput("code", "is wrong, expired or already used")
     users_dal.confirm_totp(principal.user_id, secret_enc)
     sessions.mark_mfa(principal.session_id)
-    log_auth("totp_enrolment", "success", user_id=principal.user_id)
+    _note("totp_enrolment", "success", user_id=principal.user_id)
