@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 from chalicelib.observability import logger
 
@@ -88,3 +88,20 @@ def audit_consumer(event: Any) -> dict[str, Any]:
         logger.exception("audit records could not be written; the batch is delivered again")
         result["batchItemFailures"] += [{"itemIdentifier": seq} for seq, _entry in derived]
     return result
+
+
+@bp.schedule(Cron(30, 2, "*", "*", "?", "*"))
+def audit_archive(event: Any) -> None:
+    """Daily: each settled day's audit records to the log bucket, with the day's digest."""
+    from chalicelib.audit.archive import archive_pending
+
+    archive_pending()
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS))
+def logs_export(event: Any) -> None:
+    """Hourly: export the application logs of settled days to the log bucket (one task at
+    a time, as CloudWatch allows)."""
+    from chalicelib.audit.logs_export import export_pending
+
+    export_pending()
