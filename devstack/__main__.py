@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from devstack.scheduler import Scheduler
-from devstack.stack import Emulator, apply, base_environment, provision
+from devstack.stack import ROOT, Emulator, apply, base_environment, provision
 from devstack.streams import StreamPoller
 
 
@@ -55,6 +55,16 @@ def _scheduler(app: Any) -> Scheduler:
     return Scheduler(jobs)
 
 
+def _write_env_file(env: dict[str, str], port: int) -> str:
+    """The stack's settings, for operator commands (python -m tools....) run beside it."""
+    folder = ROOT / ".cache" / "devstack"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{port}.env"
+    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+    path.chmod(0o600)
+    return str(path.relative_to(ROOT))
+
+
 def _code_command(secret: str) -> str:
     return f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
 
@@ -78,6 +88,7 @@ def main() -> int:
     env.update({k: v for k, v in os.environ.items() if k.endswith("_API_URL")})
     env.update(provision(env))
     apply(env)
+    env_file = _write_env_file(env, port)
 
     from app import app
     from devstack.seed import seed
@@ -106,6 +117,7 @@ def main() -> int:
         print(f"    campaign   {demo.campaign_id}  (join code {demo.join_code})")
         print(f"    action     {demo.action_id}  (live)")
     print("  Try: curl -s " + base + "/health", flush=True)
+    print(f"  Operator commands on this stack: set -a; . {env_file}; set +a", flush=True)
     print("Ctrl-C stops everything.", flush=True)
 
     while not stopping:
@@ -116,6 +128,7 @@ def main() -> int:
         poller.stop()
     server.stop()
     emulator.stop()
+    (ROOT / env_file).unlink(missing_ok=True)
     print("Stopped.", flush=True)
     return 0
 

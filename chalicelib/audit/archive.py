@@ -256,7 +256,9 @@ def _from_digest(day: date, data: bytes) -> DayArchive:
     )
 
 
-def archive_day(day: date, *, part_records: int | None = None) -> DayArchive:
+def archive_day(
+    day: date, *, part_records: int | None = None, today: date | None = None
+) -> DayArchive:
     """Seal one UTC day: its records as parts, then its digest chained to the day before.
 
     A day that already has a digest is not written again (returned with written=False).
@@ -266,7 +268,7 @@ def archive_day(day: date, *, part_records: int | None = None) -> DayArchive:
     size = PART_RECORDS if part_records is None else part_records
     if size < 1:
         raise ValueError("part_records must be at least 1")
-    if day > last_archivable(datetime.now(UTC).date()):
+    if day > last_archivable(today or datetime.now(UTC).date()):
         ready = day + timedelta(days=1 + SETTLE_DAYS)
         raise ValueError(f"{day} has not settled yet; it can be archived from {ready}")
     sealed = read(digest_key(day))
@@ -321,13 +323,14 @@ def archive_day(day: date, *, part_records: int | None = None) -> DayArchive:
 def archive_pending(today: date | None = None) -> list[DayArchive]:
     """The daily job: seal every unsealed day from T-13 to T-2, oldest first, so each day
     is sealed after the day it chains to. Returns the days sealed by this run ([] when
-    there was nothing to do)."""
+    there was nothing to do). `today` is the job's clock: an operator who names a later
+    day seals days before they settled, and late records of those days stay unarchived."""
     today = today or datetime.now(UTC).date()
     done: list[DayArchive] = []
     for day in days(first_archivable(today), last_archivable(today)):
         if exists(digest_key(day)):
             continue
-        archived = archive_day(day)
+        archived = archive_day(day, today=today)
         if archived.written:
             done.append(archived)
     return done
