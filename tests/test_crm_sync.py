@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -19,6 +20,15 @@ SURVEY = {
     "status": "live",
     "questions": [{"text": "Measure A?", "responses": [{"text": "Yes"}, {"text": "No"}]}],
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limiters() -> Iterator[None]:
+    from chalicelib.crm.http import reset_limiters
+
+    reset_limiters()
+    yield
+    reset_limiters()
 
 
 @pytest.fixture
@@ -479,3 +489,96 @@ def test_no_secret_reaches_a_log_line_or_a_response(api, fakes, stream, log_line
     for secret in secrets_used:
         assert secret not in everything
     assert any('"kind": "crm_sync"' in line or '"kind":"crm_sync"' in line for line in log_lines)
+
+
+# ---- throughput: a pool of threads, paced to the provider's limit ---------------------------
+
+
+def test_a_rate_limited_van_gets_every_report_once(api, fakes, stream):
+    """30 reports against a VAN that allows 10 calls a second: the first attempts learn the
+    limit from its 429s, honour Retry-After, and every report is posted once."""
+    ids = [str(1001 + i) for i in range(30)]
+    for van_id in ids:
+        fakes["van"].add_person(van_id)
+    world = World(api, fakes, ids)
+    world.configure("van")
+    world.instruct("van", {"results": {"not_home": 4}})
+    for van_id in ids:
+        world.report(van_id, "not_home")
+    fakes["van"].clear_calls()
+    fakes["van"].set_delay(0.02)
+    fakes["van"].set_rate_limit(10)
+    assert stream.deliver("crm_sync_consumer") == {"batchItemFailures": []}
+    assert sorted(v for v, _ in fakes["van"].canvass_responses) == sorted(int(x) for x in ids)
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+    statuses = [c.status for c in fakes["van"].calls]
+    assert statuses.count(204) == 30
+    assert statuses.count(429) <= 10  # the calls in flight when the first 429 came
+
+
+def test_a_batch_is_sent_from_several_threads(api, fakes, stream):
+    world = van_world(api, fakes)
+    for van_id in ("1001", "1002", "1003"):
+        world.report(van_id, "not_home")
+    fakes["van"].clear_calls()
+    fakes["van"].set_delay(0.3)
+    stream.deliver("crm_sync_consumer")
+    arrivals = sorted(c.at for c in fakes["van"].calls_to("POST", r"/people/\d+/canvassResponses"))
+    assert len(arrivals) == 3
+    assert arrivals[-1] - arrivals[0] < 0.3  # not one after the other
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+
+
+def test_what_a_batch_has_no_time_for_is_left_due_for_the_schedule(api, fakes, stream, monkeypatch):
+    from chalicelib.logic import sync
+
+    world = van_world(api, fakes)
+    world.report("1001", "not_home")
+    world.report("1002", "not_home")
+    budget = sync.BUDGET
+    monkeypatch.setattr(sync, "BUDGET", 0.0)
+    stream.deliver("crm_sync_consumer")
+    assert fakes["van"].canvass_responses == []
+    states = world.sync_states()
+    assert [s["state"] for s in states] == ["pending", "pending"]
+    assert all(s["attempts"] == 0 for s in states)  # never claimed
+    monkeypatch.setattr(sync, "BUDGET", budget)
+    sync.run_due()
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+    assert len(fakes["van"].canvass_responses) == 2
+
+
+def test_a_client_is_reused_by_the_next_batches(api, fakes, stream):
+    world = World(api, fakes, ["2001", "2002"])
+    world.configure("pdi")
+    world.instruct("pdi", {"results": {"not_home": "104"}, "acquisition_type_id": "1"})
+    signed_in = fakes["pdi"].sign_ins
+    world.report("2001", "not_home")
+    stream.deliver("crm_sync_consumer")
+    world.report("2002", "not_home")
+    stream.deliver("crm_sync_consumer")
+    assert {s["state"] for s in world.sync_states()} == {"synced"}
+    assert len(fakes["pdi"].calls_to("POST", "/flags")) == 2
+    assert fakes["pdi"].sign_ins == signed_in + 1  # one sign-in for both batches
+
+
+def test_a_429_waits_for_retry_after_and_more_attempts_than_other_errors():
+    from chalicelib.crm import RateLimited, TransientCrmError
+    from chalicelib.dal.common import now
+    from chalicelib.domain import SyncRecord
+    from chalicelib.logic import sync
+
+    def attempt(attempts: int) -> Any:
+        record = SyncRecord("c", "r", "van", "pending", attempts, None, True, None, "t", None, "")
+        return sync.Attempt(record, sync._missing_report(record), "t")
+
+    throttled = RateLimited("van", "rate limited", retry_after=2.0)
+    outcome = sync._failure(attempt(1), throttled)
+    assert outcome.retry_at is not None
+    waited = (
+        datetime.fromisoformat(outcome.retry_at.replace("Z", "+00:00")) - now()
+    ).total_seconds()
+    assert 0 < waited <= 2.0  # Retry-After, not the minutes of backoff
+    assert sync._failure(attempt(sync.MAX_ATTEMPTS + 2), throttled).retry_at is not None
+    assert sync._failure(attempt(sync.MAX_RATE_LIMITED_ATTEMPTS), throttled).retry_at is None
+    assert sync._failure(attempt(sync.MAX_ATTEMPTS), TransientCrmError("van", "x")).retry_at is None

@@ -19,10 +19,21 @@ import requests
 from requests.auth import AuthBase
 
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
-from chalicelib.crm.http import Endpoint, HttpCore, Reply, RetryPolicy, Timeouts, redacted
+from chalicelib.crm.http import (
+    Endpoint,
+    HttpCore,
+    RateLimit,
+    Reply,
+    RetryPolicy,
+    Timeouts,
+    redacted,
+)
 
 PROVIDER = "salsa"
 MAX_BATCH = 20  # Salsa's limit on items per call
+# Salsa's limit is 300 calls a minute per token: paced at 95% of it, 10 at once at most, so
+# no minute ever holds more than 300.
+RATE_LIMIT = RateLimit(per_second=300 / 60 * 0.95, burst=10)
 MAX_PAGES = 1000
 _THROTTLE = re.compile(r"call rate|rate ?limit|throttl|too many (calls|requests)", re.IGNORECASE)
 
@@ -155,6 +166,7 @@ class SalsaClient:
             secrets=lambda: (creds.api_token,),
             error_text=salsa_error_text,
             throttled=salsa_throttled,
+            rate_limit=RATE_LIMIT,
             timeouts=timeouts,
             retry=retry,
             session=session,

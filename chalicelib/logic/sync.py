@@ -5,6 +5,17 @@ provider, and a first attempt at once. The schedule retries what is due, with
 backoff and a limit on attempts. Every attempt claims its record first (see
 `dal.integrations`): whoever loses the claim does nothing.
 
+Throughput. VAN and Salsa take one report per call, so an invocation sends a
+batch's reports from a small pool of threads (WORKERS, each with its own client:
+clients are not thread-safe), paced by the provider account's rate limiter
+(`crm.http.RateLimiter`, shared by the threads of the process) instead of running
+into 429s. Each thread claims a record only just before sending it, so a claim is
+never held while the record waits for its turn. An invocation starts attempts for
+BUDGET seconds at most, and its calls stop waiting or retrying SEND_GRACE seconds
+later (Lambda stops it at 30): what it has not claimed by then stays due, for the
+schedule. A 429 is not the record's fault: the record is tried again after the
+provider's Retry-After, with more attempts than other errors get.
+
 What is written, per provider, from the action's sync instructions:
 - VAN: a `canvassed` report with mapped answers or activist codes -> survey
   responses and activist codes; any other result -> its mapped result code;
@@ -17,9 +28,14 @@ What is written, per provider, from the action's sync instructions:
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
+import time
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +59,13 @@ from chalicelib.observability import logger
 
 SYSTEM = "system:crm-sync"
 MAX_ATTEMPTS = 6
+MAX_RATE_LIMITED_ATTEMPTS = 24  # a 429 says "not now", not "never": more patience for it
+WORKERS = 8  # threads sending one batch's reports (VAN, Salsa) at once
+BUDGET = 12.0  # seconds an invocation starts attempts for (Lambda's timeout is 30 s)
+SEND_GRACE = 6.0  # seconds after that an attempt may still wait for its turn or to retry
+RUN_DUE_PAGES = 25  # pages of due records one scheduled run takes at most
+CLIENT_TTL = 300.0  # seconds a thread keeps a CRM client (and its connections) for reuse
+CLIENTS_PER_THREAD = 4
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes between attempts
 VAN_CONTACT_TYPES = {"call": "1", "canvass": "2", "text": "37", "share": "81", "survey": "2"}
@@ -67,9 +90,45 @@ class Outcome:
     retry_at: str | None = None
 
 
-@dataclass
 class _Batch:
-    attempts: list[Attempt] = field(default_factory=list)
+    """The records of one campaign and provider that one invocation attempts: what their
+    attempts share (the integration, reports already in hand, the actions' types)."""
+
+    def __init__(
+        self,
+        campaign_id: str,
+        provider: str,
+        integration: Integration | None,
+        reports: dict[str, Report],
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.provider = provider
+        self.integration = integration
+        self.instructions = integration.instructions.get("actions", {}) if integration else {}
+        self.reports = reports
+        self.action_types: dict[str, str] = {}
+
+    def claim(self, report_id: str) -> Attempt | None:
+        """Claim the record, with its report; None when it is not ours to attempt now. A
+        record whose report is gone is finished here (skipped)."""
+        token = secrets.token_hex(16)
+        record = integrations_dal.claim(
+            self.campaign_id, report_id, self.provider, token, LEASE, SYSTEM
+        )
+        if record is None:
+            return None  # synced, skipped, failed for good, or someone else's attempt
+        report = self.reports.get(report_id) or reports_dal.get_report(self.campaign_id, report_id)
+        if report is None:
+            _finish(
+                Attempt(record, _missing_report(record), token),
+                Outcome("skipped", "the report is gone"),
+            )
+            return None
+        return Attempt(record, report, token)
+
+    def plan(self, attempt: Attempt) -> Any:
+        """What to send for this attempt; raises Skip when there is nothing."""
+        return _plan(self.provider, attempt.report, self.instructions, self.action_types)
 
 
 # ---- entry points ----------------------------------------------------------------------
@@ -88,62 +147,71 @@ def first_attempts(reports: list[Report]) -> None:
     """Attempt the records of new reports together (a redelivered one is not attempted
     again: its claim fails)."""
     keys = []
+    configured: dict[str, list[Integration]] = {}
     for report in reports:
-        for integration in integrations_dal.list_integrations(report.campaign_id):
+        if report.campaign_id not in configured:
+            configured[report.campaign_id] = integrations_dal.list_integrations(report.campaign_id)
+        for integration in configured[report.campaign_id]:
             keys.append((report.campaign_id, report.report_id, integration.provider))
     attempt_all(keys, reports={r.report_id: r for r in reports})
 
 
 def run_due(limit: int = 200) -> int:
-    """The schedule: attempt every record that is due; returns how many were looked at."""
-    due = integrations_dal.due_records(now_iso(), limit)
-    stamp = now_iso()
-    keys = []
-    for record in due:
-        if record.claim is not None:
-            if record.claimed_until and record.claimed_until < stamp and record.claim:
-                logger.warning(
-                    "sync attempt interrupted",
-                    extra={"report_id": record.report_id, "provider": record.provider},
-                )
-                integrations_dal.abandon_stale_claim(
-                    record.campaign_id, record.report_id, record.provider, record.claim, SYSTEM
-                )
-            continue
-        keys.append((record.campaign_id, record.report_id, record.provider))
-    attempt_all(keys)
-    return len(due)
+    """The schedule: attempt the records that are due, a page of `limit` at a time, for
+    BUDGET seconds at most; returns how many were looked at."""
+    deadline = time.monotonic() + BUDGET
+    looked = 0
+    for _ in range(RUN_DUE_PAGES):
+        due = integrations_dal.due_records(now_iso(), limit)
+        looked += len(due)
+        stamp = now_iso()
+        keys = []
+        for record in due:
+            if record.claim is not None:
+                if record.claimed_until and record.claimed_until < stamp and record.claim:
+                    logger.warning(
+                        "sync attempt interrupted",
+                        extra={"report_id": record.report_id, "provider": record.provider},
+                    )
+                    integrations_dal.abandon_stale_claim(
+                        record.campaign_id, record.report_id, record.provider, record.claim, SYSTEM
+                    )
+                continue
+            keys.append((record.campaign_id, record.report_id, record.provider))
+        attempt_all(keys, deadline=deadline)
+        if len(due) < limit or not keys or time.monotonic() >= deadline:
+            break
+    return looked
 
 
 def attempt_all(
-    keys: Iterable[tuple[str, str, str]], reports: dict[str, Report] | None = None
+    keys: Iterable[tuple[str, str, str]],
+    reports: dict[str, Report] | None = None,
+    deadline: float | None = None,
 ) -> None:
-    """Claim and attempt records, grouped by campaign and provider (PDI posts a batch)."""
-    groups: dict[tuple[str, str], _Batch] = {}
-    known = dict(reports or {})
+    """Claim and attempt records, grouped by campaign and provider (PDI posts a batch; VAN
+    and Salsa reports go from a pool of threads). Records not claimed before `deadline`
+    (time.monotonic(); by default BUDGET from now) are left as they are, still due."""
+    if deadline is None:
+        deadline = time.monotonic() + BUDGET
+    groups: dict[tuple[str, str], list[str]] = {}
     for campaign_id, report_id, provider in keys:
-        token = secrets.token_hex(16)
-        record = integrations_dal.claim(campaign_id, report_id, provider, token, LEASE, SYSTEM)
-        if record is None:
-            continue  # synced, skipped, failed for good, or someone else's attempt
-        report = known.get(report_id) or reports_dal.get_report(campaign_id, report_id)
-        if report is None:
-            _finish(
-                Attempt(record, _missing_report(record), token),
-                Outcome("skipped", "the report is gone"),
-            )
-            continue
-        known[report_id] = report
-        groups.setdefault((campaign_id, provider), _Batch()).attempts.append(
-            Attempt(record, report, token)
-        )
-    for (campaign_id, provider), batch in groups.items():
+        groups.setdefault((campaign_id, provider), []).append(report_id)
+    known = dict(reports or {})
+    for (campaign_id, provider), report_ids in groups.items():
+        if time.monotonic() >= deadline:
+            return
         integration = integrations_dal.get_integration(campaign_id, provider)
+        batch = _Batch(campaign_id, provider, integration, known)
         if integration is None:
-            for attempt in batch.attempts:
-                _finish(attempt, Outcome("skipped", f"{provider} is no longer configured"))
-            continue
-        _attempt_batch(integration, batch.attempts)
+            for report_id in report_ids:
+                attempt = batch.claim(report_id)
+                if attempt is not None:
+                    _finish(attempt, Outcome("skipped", f"{provider} is no longer configured"))
+        elif provider == "pdi":
+            _attempt_together(batch, report_ids, deadline)
+        else:
+            _attempt_each(batch, report_ids, deadline)
 
 
 def retry_failed(principal: Principal, campaign_id: str, provider: str) -> int:
@@ -217,49 +285,139 @@ def _failure(attempt: Attempt, exc: Exception) -> Outcome:
         return Outcome("failed", f"not sent: {exc}")
     if isinstance(exc, EndpointNotAllowed):
         return Outcome("failed", "internal error: a call outside the allowed endpoints")
+    if isinstance(exc, RateLimited) and attempt.record.attempts < MAX_RATE_LIMITED_ATTEMPTS:
+        # not taken, and not the record's fault: again once the provider allows it
+        delay = exc.retry_after if exc.retry_after is not None else BACKOFF_BASE
+        return Outcome("failed", message, integrations_dal.later(delay))
     retryable = isinstance(exc, CrmError) and (
         exc.retryable or isinstance(exc, CredentialsRejected)
     )
     if retryable and attempt.record.attempts < MAX_ATTEMPTS:
         delay = BACKOFF_BASE * 2 ** (attempt.record.attempts - 1)
-        if isinstance(exc, RateLimited) and exc.retry_after:
-            delay = max(delay, exc.retry_after)
         return Outcome("failed", message, integrations_dal.later(delay))
     if retryable:
         return Outcome("failed", f"{message} (after {attempt.record.attempts} attempts)")
     return Outcome("failed", message)
 
 
-def _attempt_batch(integration: Integration, attempts: list[Attempt]) -> None:
-    instructions = integration.instructions.get("actions", {})
-    ready: list[tuple[Attempt, Any]] = []
+def _client_failure(batch: _Batch, attempts: list[Attempt], exc: Exception) -> None:
+    logger.exception("crm client unavailable", extra={"provider": batch.provider})
     for attempt in attempts:
+        _finish(attempt, _failure(attempt, CrmError(batch.provider, type(exc).__name__)))
+
+
+def _attempt_together(batch: _Batch, report_ids: list[str], deadline: float) -> None:
+    """PDI: claim them all, then one POST /flags array for the lot."""
+    assert batch.integration is not None
+    ready: list[tuple[Attempt, Any]] = []
+    for report_id in report_ids:
+        if time.monotonic() >= deadline:
+            break
+        attempt = batch.claim(report_id)
+        if attempt is None:
+            continue
         try:
-            ready.append((attempt, _plan(integration.provider, attempt.report, instructions)))
+            ready.append((attempt, batch.plan(attempt)))
         except Skip as reason:
             _finish(attempt, Outcome("skipped", str(reason)))
     if not ready:
         return
     try:
-        client = integrations.client_for(integration)
+        client = _client_for(batch.integration)
     except Exception as exc:  # the sealed credentials cannot be opened
-        logger.exception("crm client unavailable", extra={"provider": integration.provider})
-        for attempt, _ in ready:
-            _finish(attempt, _failure(attempt, CrmError(integration.provider, type(exc).__name__)))
+        _client_failure(batch, [attempt for attempt, _ in ready], exc)
         return
-    try:
-        if integration.provider == "pdi":
-            _send_pdi(client, ready)
+    from chalicelib.crm.http import deadline as crm_deadline
+
+    with crm_deadline(deadline + SEND_GRACE):
+        _send_pdi(client, ready)
+
+
+_local = threading.local()
+
+
+def _client_for(integration: Integration) -> Any:
+    """This thread's client for the integration. Kept for CLIENT_TTL seconds and reused by the
+    next batches (a warm Lambda keeps it): no KMS call to open the credentials, no new TLS
+    connection and, for PDI, no new sign-in per batch. Keyed by the sealed credentials, so a
+    reconfigured integration gets a new client; a client is never shared between threads."""
+    clients: dict[tuple[str, str, str], tuple[Any, float]] = _local.__dict__.setdefault(
+        "clients", {}
+    )
+    sealed = hashlib.sha256(integration.sealed_credentials.encode()).hexdigest()
+    key = (integration.campaign_id, integration.provider, sealed)
+    moment = time.monotonic()
+    for old_key, (old_client, made) in list(clients.items()):
+        if moment - made >= CLIENT_TTL:
+            del clients[old_key]
+            old_client.close()
+    if key in clients:
+        return clients[key][0]
+    while len(clients) >= CLIENTS_PER_THREAD:
+        oldest = min(clients, key=lambda k: clients[k][1])
+        clients.pop(oldest)[0].close()
+    client = integrations.client_for(integration)
+    clients[key] = (client, moment)
+    return client
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's worker threads, kept across invocations (a warm Lambda keeps them, and
+    with them each thread's DynamoDB connection)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="crm-sync")
+        return _pool
+
+
+def _attempt_each(batch: _Batch, report_ids: list[str], deadline: float) -> None:
+    """VAN, Salsa: one call (or a few) per report, from up to WORKERS threads at once."""
+    queue = deque(report_ids)
+    workers = min(WORKERS, len(queue))
+    if workers <= 1:
+        _work(batch, queue, deadline)
+        return
+    futures = [_executor().submit(_work, batch, queue, deadline) for _ in range(workers)]
+    errors = [exc for exc in (future.exception() for future in futures) if exc is not None]
+    if errors:
+        raise errors[0]
+
+
+def _work(batch: _Batch, queue: deque[str], deadline: float) -> None:
+    """One thread: claim, send and finish records until the queue or the time runs out."""
+    from chalicelib.crm.http import deadline as crm_deadline
+
+    assert batch.integration is not None
+    while time.monotonic() < deadline:
+        try:
+            report_id = queue.popleft()
+        except IndexError:
+            return
+        attempt = batch.claim(report_id)
+        if attempt is None:
+            continue
+        try:
+            plan = batch.plan(attempt)
+        except Skip as reason:
+            _finish(attempt, Outcome("skipped", str(reason)))
+            continue
+        try:
+            client = _client_for(batch.integration)
+        except Exception as exc:  # the sealed credentials cannot be opened
+            _client_failure(batch, [attempt], exc)
+            continue
+        try:
+            with crm_deadline(deadline + SEND_GRACE):
+                _send_one(batch.provider, client, attempt.report, plan)
+        except Exception as exc:  # one bad report fails alone
+            _finish(attempt, _failure(attempt, exc))
         else:
-            for attempt, plan in ready:
-                try:
-                    _send_one(integration.provider, client, attempt.report, plan)
-                except Exception as exc:  # one bad report fails alone
-                    _finish(attempt, _failure(attempt, exc))
-                else:
-                    _finish(attempt, Outcome("synced"))
-    finally:
-        client.close()
+            _finish(attempt, Outcome("synced"))
 
 
 def _send_pdi(client: Any, ready: list[tuple[Attempt, Any]]) -> None:
@@ -290,7 +448,12 @@ def _send_one(provider: str, client: Any, report: Report, plan: dict[str, Any]) 
 # ---- what to write -------------------------------------------------------------------------
 
 
-def _plan(provider: str, report: Report, instructions: dict[str, Any]) -> Any:
+def _plan(
+    provider: str,
+    report: Report,
+    instructions: dict[str, Any],
+    action_types: dict[str, str] | None = None,
+) -> Any:
     if not report.external_id:
         raise Skip("the contact has no external id from this campaign's lists")
     mapping = instructions.get(report.action_id)
@@ -307,21 +470,24 @@ def _plan(provider: str, report: Report, instructions: dict[str, Any]) -> Any:
     result_code = mapping.get("results", {}).get(report.result)
     day = report.created_at[:10]
     if provider == "van":
-        return _van_plan(report, mapping, answers, codes, result_code, day)
+        return _van_plan(report, mapping, answers, codes, result_code, day, action_types)
     if provider == "pdi":
         return _pdi_plan(report, mapping, answers, codes, result_code, day)
     return _salsa_plan(answers, codes, result_code)
 
 
 def _van_plan(
-    report: Report, mapping: dict[str, Any], answers: list, codes: list, result_code: Any, day: str
+    report: Report,
+    mapping: dict[str, Any],
+    answers: list,
+    codes: list,
+    result_code: Any,
+    day: str,
+    action_types: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    from chalicelib.dal import actions as actions_dal
-
     contact_type = mapping.get("contact_type_id")
     if contact_type is None:
-        action = actions_dal.get_action(report.campaign_id, report.action_id)
-        contact_type = VAN_CONTACT_TYPES.get(action.type if action else "", "2")
+        contact_type = VAN_CONTACT_TYPES.get(_action_type(report, action_types), "2")
     plan: dict[str, Any] = {"date": day, "contact_type_id": int(contact_type)}
     if report.result == "canvassed":
         if not answers and not codes:
@@ -333,6 +499,19 @@ def _van_plan(
             raise Skip(f"the result '{report.result}' is not mapped to a VAN result code")
         plan["result_code_id"] = int(result_code)
     return plan
+
+
+def _action_type(report: Report, known: dict[str, str] | None) -> str:
+    """The type of the report's action (looked up once per batch)."""
+    from chalicelib.dal import actions as actions_dal
+
+    if known is not None and report.action_id in known:
+        return known[report.action_id]
+    action = actions_dal.get_action(report.campaign_id, report.action_id)
+    kind = action.type if action else ""
+    if known is not None:
+        known[report.action_id] = kind
+    return kind
 
 
 def _pdi_plan(
