@@ -13,29 +13,31 @@ the end; `ENGINE=moto` runs the moto server in a child process instead (far slow
 smaller sizes). The tables come from `devstack.stack.create_tables`.
 
 Time and calls. Each operation first runs once unmeasured (another user, another list),
-which makes every client and connection. The floor gets the items our code wrote, the
-same number and shape: `chalicelib.dal.batch.write` is wrapped to capture them in an
-unmeasured run, boto3's TypeDeserializer turns them into plain Python, and they go through
-`boto3.resource("dynamodb").Table(...).batch_writer()` into the same table, their `pk`
-prefixed so that they are new items there as ours are. Timed runs are not under
-tracemalloc (it slows allocation-heavy code, botocore's serialiser most of all, several
-times over); with REPEATS > 1 ours and the floor take turns going first and each keeps
-its best.
+which makes every client and connection, and before the timed runs the engine takes
+WARM_ITEMS throwaway items (DynamoDB Local's JIT makes its first ~20,000 writes two to
+three times slower; whichever side went first would pay for it). The floor gets the items
+our code wrote, the same number and shape: `chalicelib.dal.batch.write` is wrapped to
+capture them in an unmeasured run, boto3's TypeDeserializer turns them into plain Python,
+and they go through `boto3.resource("dynamodb").Table(...).batch_writer()` into the same
+table, their `pk` prefixed so that they are new items there as ours are. Timed runs are
+not under tracemalloc (it slows allocation-heavy code, botocore's serialiser most of all,
+several times over). Ours and the floor take turns going first and each keeps its best:
+of three runs for the sync, of REPEATS (default 1) for the 50,000-row upload.
 
 Memory. tracemalloc's peak above what was allocated when the run began; the input (the
 CSV body, the contacts) is built before. tracemalloc costs ~1.5 us an allocation here,
 and botocore makes thousands a call: under it, a 50,000-row upload spends ~20 ms of our
-CPU and ~14 ms of the engine's per BatchWriteItem, over three minutes. So each list
-size runs in a process of its own, all at once, and (MEMORY_SEND=stub, the default) the
-BatchWriteItem calls of those runs are answered at botocore's `before-send` event with
-the answer DynamoDB gives when it took every item, `{"UnprocessedItems": {}}`: each
-request is still built, serialised and signed in full, and the answer parsed, so every
-byte our process holds is counted, but the engine stores nothing for these runs (the
-other calls, GetItem, PutItem and UpdateItem, go to it). MEMORY_SEND=engine sends them
-too, one size after another (concurrent writers slow DynamoDB Local down several
-times): the bench then takes about 10 minutes. Each run makes its clients with a small
-upload first, then measures one upload, and hands its items to a file (the floor's
-input is the largest run's), so every size pays the same few bytes for that.
+CPU and ~14 ms of the engine's per BatchWriteItem, over three minutes. So each list size
+runs in a process of its own, two at a time (one a core), and (MEMORY_SEND=stub, the
+default) the BatchWriteItem calls of those runs are answered at botocore's `before-send`
+event with what DynamoDB answers when it took every item, `{"UnprocessedItems": {}}`:
+each request is still built, serialised and signed in full and the answer parsed, so
+every byte our process holds is counted, but the engine stores nothing for these runs
+(their GetItem, PutItem and UpdateItem go to it). MEMORY_SEND=engine sends them too, one
+size after another (concurrent writers slow DynamoDB Local down several times); the
+bench then takes over ten minutes. Each run makes its clients with a small upload
+first, then measures one upload and hands its items to a file (the floor's input is the
+largest run's), so every size pays the same few bytes for that.
 
 Counting calls. A handler on botocore's `before-call.dynamodb` event counts one per API
 call (retries inside one call are not calls; an unprocessed-items resend is). botocore

@@ -168,6 +168,7 @@ class Report:
     responses: list[dict[str, str]]
     notes: str | None
     created_at: str
+    source_row_id: str | None = None  # the campaign's list row the external id came from
 
 
 SYNC_STATES = ("pending", "synced", "failed", "skipped")

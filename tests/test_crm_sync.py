@@ -582,3 +582,27 @@ def test_a_429_waits_for_retry_after_and_more_attempts_than_other_errors():
     assert sync._failure(attempt(sync.MAX_ATTEMPTS + 2), throttled).retry_at is not None
     assert sync._failure(attempt(sync.MAX_RATE_LIMITED_ATTEMPTS), throttled).retry_at is None
     assert sync._failure(attempt(sync.MAX_ATTEMPTS), TransientCrmError("van", "x")).retry_at is None
+
+
+def test_phone_contacts_send_the_list_rows_number(api, fakes, stream):
+    world = World(api, fakes, ["1001"])
+    world.configure("van")
+    world.instruct("van", {"results": {"not_home": 4}, "contact_type_id": 1})
+    phoned = api.post(
+        f"/campaigns/{world.cid}/lists",
+        {"name": "With phones", "rows": [{"external_id": "1002", "phone": "202-555-0144"}]},
+        token=world.admin.token,
+    ).body["list_id"]
+    no_phone = world.report("1001", "not_home")
+    with_phone = api.post(
+        f"/campaigns/{world.cid}/actions/{world.aid}/reports",
+        {"list_row_id": f"{phoned}.000001", "result": "not_home"},
+        token=world.vol.token,
+    ).body["report_id"]
+    stream.deliver("crm_sync_consumer")
+    assert world.state_of(no_phone, "van")["state"] == "skipped"
+    assert "phone" in world.state_of(no_phone, "van")["last_error"]
+    assert world.state_of(with_phone, "van")["state"] == "synced"
+    ((van_id, body),) = fakes["van"].canvass_responses
+    assert van_id == 1002
+    assert body["canvassContext"]["phone"] == {"dialingPrefix": "1", "phoneNumber": "2025550144"}

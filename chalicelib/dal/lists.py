@@ -182,10 +182,10 @@ def rows_of(list_id: str) -> Iterator[ListRow]:
         yield _row(item)
 
 
-def external_id_for_key(campaign_id: str, key: str) -> str | None:
-    """The external id of the first list row of the campaign with this match key."""
+def match_for_key(campaign_id: str, key: str) -> tuple[str, str, str] | None:
+    """(external id, list id, row id) of the first list row of the campaign with this key."""
     for item in ListKeyModel.query(f"LKEY#{campaign_id}#{key}", limit=1):
-        return str(item.external_id)
+        return str(item.external_id), str(item.list_id), str(item.row_id)
     return None
 
 

@@ -225,6 +225,7 @@ class ReportModel(MainModel):
     list_row_id = UnicodeAttribute(null=True)
     contact_name = UnicodeAttribute()
     external_id = UnicodeAttribute(null=True)
+    source_row_id = UnicodeAttribute(null=True)
     result = UnicodeAttribute()
     responses = JSONAttribute(default=list)
     notes = UnicodeAttribute(null=True)

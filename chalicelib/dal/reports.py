@@ -27,6 +27,7 @@ def _report(item: ReportModel) -> Report:
         responses=list(item.responses or []),
         notes=item.notes,
         created_at=item.created_at,
+        source_row_id=item.source_row_id,
     )
 
 
@@ -50,6 +51,7 @@ def create_report(report: Report) -> Report:
                     list_row_id=report.list_row_id,
                     contact_name=report.contact_name,
                     external_id=report.external_id,
+                    source_row_id=report.source_row_id,
                     result=report.result,
                     responses=report.responses,
                     notes=report.notes,

@@ -37,10 +37,12 @@ def keys_for(phones: list[str], emails: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def external_id_for(campaign_id: str, contact: Contact) -> str | None:
-    """The CRM id a campaign's lists give this contact: phones first, then e-mails."""
+def match_for(campaign_id: str, contact: Contact) -> tuple[str, str] | None:
+    """(external id, the matching list row's id) that a campaign's lists give this
+    contact: phones first, then e-mails."""
     for key in contact.keys:
-        found = lists_dal.external_id_for_key(campaign_id, key)
+        found = lists_dal.match_for_key(campaign_id, key)
         if found is not None:
-            return found
+            external_id, list_id, row_id = found
+            return external_id, f"{list_id}.{row_id}"
     return None

@@ -58,11 +58,13 @@ def file_report(
         contact = contacts_dal.get_contact(principal.user_id, contact_id)
         if contact is None:
             raise NotFound("no such contact")
-        name, external_id = contact.name, matching.external_id_for(campaign_id, contact)
+        match = matching.match_for(campaign_id, contact)
+        name = contact.name
+        external_id, source_row = match if match else (None, None)
     else:
         row = lists.find_row(campaign_id, str(list_row_id))
         name = " ".join(p for p in (row.first_name, row.last_name) if p)
-        external_id = row.external_id
+        external_id, source_row = row.external_id, str(list_row_id)
 
     report = Report(
         campaign_id=campaign_id,
@@ -73,6 +75,7 @@ def file_report(
         list_row_id=list_row_id,
         contact_name=name,
         external_id=external_id,
+        source_row_id=source_row,
         result=fields["result"],
         responses=responses,
         notes=fields.get("notes"),

@@ -52,7 +52,7 @@ from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import now_iso
 from chalicelib.domain import Integration, Page, Report, SyncRecord
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.logic import integrations
 from chalicelib.logic.access import Principal, require
 from chalicelib.observability import logger
@@ -68,6 +68,7 @@ CLIENT_TTL = 300.0  # seconds a thread keeps a CRM client (and its connections) 
 CLIENTS_PER_THREAD = 4
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes between attempts
+PHONE_CHANNELS = {1, 37}  # VAN contact types that want canvassContext.phone
 VAN_CONTACT_TYPES = {"call": "1", "canvass": "2", "text": "37", "share": "81", "survey": "2"}
 DEFAULT_PDI_ACQUISITION_TYPE = "1"
 
@@ -498,7 +499,25 @@ def _van_plan(
         if result_code is None:
             raise Skip(f"the result '{report.result}' is not mapped to a VAN result code")
         plan["result_code_id"] = int(result_code)
+    if plan["contact_type_id"] in PHONE_CHANNELS:
+        plan["phone"] = _phone_of(report)
     return plan
+
+
+def _phone_of(report: Report) -> str:
+    """VAN wants the number a phone or text contact used: the one on the campaign's own
+    list row that gave the external id (campaign data: a contact's phone is never sent)."""
+    from chalicelib.logic import lists
+
+    row = None
+    if report.source_row_id:
+        try:
+            row = lists.find_row(report.campaign_id, report.source_row_id)
+        except DomainError:
+            row = None
+    if row is None or not row.phone:
+        raise Skip("VAN needs a phone number for a phone or text contact; the list row has none")
+    return row.phone
 
 
 def _action_type(report: Report, known: dict[str, str] | None) -> str:
