@@ -75,8 +75,16 @@ def log_lines() -> Iterator[list[str]]:
 
     target = logging.getLogger(logger.name)
     handler = _Lines(logger.registered_formatter)
+    # whatever an earlier test in this process did to logging, this one sees INFO lines
+    level, disabled, floor = target.level, target.disabled, logging.root.manager.disable
+    target.setLevel(logging.INFO)
+    target.disabled = False
+    logging.disable(logging.NOTSET)
     target.addHandler(handler)
     try:
         yield handler.lines
     finally:
         target.removeHandler(handler)
+        target.setLevel(level)
+        target.disabled = disabled
+        logging.disable(floor)

@@ -199,8 +199,8 @@ class RateLimiter:
     While callers queue and no 429 comes, the rate grows by GROWTH a second up to that cruise
     level, and by PROBE a second above it; past the learnt limit itself the limit has risen and
     is forgotten, and growth is quick again until the next 429. So the rate cruises just below
-    the limit without running into it again and again, and still finds a raised limit (about
-    ten minutes of steady use to pass the old one). Several processes sharing an account each
+    the limit without running into it again and again, and still finds a raised limit (a few
+    minutes of steady use to pass the old one). Several processes sharing an account each
     settle at their share. After a lull, part of the room under the learnt limit may go at
     once (a burst of half of taken less the rate), so that no second holds more than the limit.
 
@@ -209,7 +209,7 @@ class RateLimiter:
     which skips the pause but not its place in the queue.
     """
 
-    MARGIN = 0.9  # cruise at this share of what the provider took before its 429
+    MARGIN = 0.95  # cruise at this share of what the provider took before its 429
     BACKOFF = 0.95  # and at least this much below the rate a 429 met
     GROWTH = 0.002  # a second, while callers queue, up to the cruise rate
     PROBE = 0.0002  # a second, above it
