@@ -1,7 +1,7 @@
 """Fake NGP VAN, PDI and Salsa Engage servers, on real sockets.
 
 Each fake is an `http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port) that enforces what
-/work/shared/crm/README.md describes: authentication, field names, required fields, status codes
+the shared CRM notes (crm/README.md beside the project) describe: authentication, field names, required fields, status codes
 and error shapes. Use one as a context manager (or `start()` / `stop()`) and point a client at
 `fake.url`::
 
