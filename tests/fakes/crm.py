@@ -1,9 +1,9 @@
 """Fake NGP VAN, PDI and Salsa Engage servers, on real sockets.
 
 Each fake is an `http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port) that enforces what
-the shared CRM notes (crm/README.md beside the project) describe: authentication, field names, required fields, status codes
-and error shapes. Use one as a context manager (or `start()` / `stop()`) and point a client at
-`fake.url`::
+the shared CRM notes (crm/README.md) describe: authentication, field names, required fields,
+status codes and error shapes. Use one as a context manager (or `start()` / `stop()`) and
+point a client at `fake.url`::
 
     with FakeVan() as van:
         client = VanClient(van.url, van.credentials)
