@@ -10,11 +10,12 @@ synced (goal: 0, every 429 handled), and that none was posted twice.
     ENGINE=moto NS=25 .venv/bin/python bench/crm_sync.py
 
 Engine. DynamoDB runs on DynamoDB Local (AWS's own engine; the jar `make setup` unpacks under
-`.cache/dynamodb-local/`), in a child JVM on a free loopback port, stopped at the end; KMS
+`.cache/dynamodb-local/`), in a child JVM on a free loopback port, a fresh one for each N
+(after a first run and its dropped tables, the same JVM is markedly slower); KMS
 (sealing the VAN credentials) on the moto server in this process (`devstack.stack.Emulator`).
 Why not moto's DynamoDB: its conditional UpdateItem costs 15-30 ms of Python each, one at a
 time (`serialize_dynamodb`), and it shares this process's GIL with the sync's threads, so it
-caps the sync at ~20 records a second whatever the provider allows: that measures moto, not
+caps the sync at ~25 records a second whatever the provider allows: that measures moto, not
 the sync. DynamoDB Local does ~140 conditional updates a second here, with real atomic
 conditions (what keeps a report from being posted twice) and real transactions. `ENGINE=moto`
 runs everything on moto instead, to see that ceiling. Either way the database is far slower
@@ -543,9 +544,9 @@ def main() -> None:
     results = []
     emulator = Emulator.start()
     try:
-        with contextlib.ExitStack() as stack:
-            ddb = stack.enter_context(dynamodb_local()) if ENGINE == "ddblocal" else None
-            for n in NS:
+        for n in NS:
+            with contextlib.ExitStack() as stack:  # a fresh engine each time: none slowed down
+                ddb = stack.enter_context(dynamodb_local()) if ENGINE == "ddblocal" else None
                 result = run(emulator, ddb, n)
                 results.append(result)
                 print(

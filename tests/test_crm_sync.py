@@ -513,7 +513,7 @@ def test_a_rate_limited_van_gets_every_report_once(api, fakes, stream):
     assert {s["state"] for s in world.sync_states()} == {"synced"}
     statuses = [c.status for c in fakes["van"].calls]
     assert statuses.count(204) == 30
-    assert statuses.count(429) <= 10  # the calls in flight when the first 429 came
+    assert statuses.count(429) <= 16  # those in flight at the first 429 (and a jitter cut or two)
 
 
 def test_a_batch_is_sent_from_several_threads(api, fakes, stream):

@@ -207,7 +207,7 @@ def test_threads_against_a_rate_limited_van_learn_its_limit_and_lose_nothing(
     assert failures == []
     statuses = [c.status for c in van_fake.calls]
     assert statuses.count(200) == 40
-    assert statuses.count(429) <= 8  # the calls in flight when the first 429 came
+    assert statuses.count(429) <= 12  # those in flight at the first 429 (and a jitter cut)
     limiter = clients[0].core.limiter
     assert limiter.rate is not None and limiter.rate <= 20
 
