@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import requests
@@ -754,3 +754,22 @@ def _parse_body(response: requests.Response) -> Any:
 def redacted(value: str) -> str:
     """What a repr shows in place of a credential."""
     return "***" if value else "''"
+
+
+class ClientBase:
+    """What every provider client shares: its core, closing, and use as a context manager."""
+
+    _core: HttpCore
+
+    @property
+    def core(self) -> HttpCore:
+        return self._core
+
+    def close(self) -> None:
+        self._core.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

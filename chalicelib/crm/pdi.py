@@ -22,7 +22,15 @@ import requests
 from requests.auth import AuthBase
 
 from chalicelib.crm.errors import CredentialsRejected, PermanentCrmError
-from chalicelib.crm.http import Endpoint, HttpCore, Reply, RetryPolicy, Timeouts, redacted
+from chalicelib.crm.http import (
+    ClientBase,
+    Endpoint,
+    HttpCore,
+    Reply,
+    RetryPolicy,
+    Timeouts,
+    redacted,
+)
 
 PROVIDER = "pdi"
 PAGE_LIMIT = 2000  # PDI's maximum
@@ -151,7 +159,7 @@ def _check_flag(flag: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in flag.items() if v is not None}
 
 
-class PdiClient:
+class PdiClient(ClientBase):
     """One PDI API account."""
 
     ENDPOINTS = ENDPOINTS
@@ -346,19 +354,6 @@ class PdiClient:
         return len(checked)
 
     # -- plumbing -----------------------------------------------------------------------------
-
-    @property
-    def core(self) -> HttpCore:
-        return self._core
-
-    def close(self) -> None:
-        self._core.close()
-
-    def __enter__(self) -> PdiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "signed in" if self._token else "signed out"

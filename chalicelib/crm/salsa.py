@@ -20,6 +20,7 @@ from requests.auth import AuthBase
 
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
 from chalicelib.crm.http import (
+    ClientBase,
     Endpoint,
     HttpCore,
     RateLimit,
@@ -129,7 +130,7 @@ def _envelope(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"header": {"refId": uuid.uuid4().hex}, "payload": dict(payload)}
 
 
-class SalsaClient:
+class SalsaClient(ClientBase):
     """One Salsa Engage integration API token."""
 
     ENDPOINTS = ENDPOINTS
@@ -316,19 +317,6 @@ class SalsaClient:
         }
 
     # -- plumbing -----------------------------------------------------------------------------
-
-    @property
-    def core(self) -> HttpCore:
-        return self._core
-
-    def close(self) -> None:
-        self._core.close()
-
-    def __enter__(self) -> SalsaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SalsaClient(base_url={self._core.base_url!r}, credentials={self._credentials!r})"

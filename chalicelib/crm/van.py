@@ -18,7 +18,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
-from chalicelib.crm.http import Endpoint, HttpCore, RetryPolicy, Timeouts, redacted
+from chalicelib.crm.http import ClientBase, Endpoint, HttpCore, RetryPolicy, Timeouts, redacted
 
 PROVIDER = "van"
 INPUT_TYPE_API = 11
@@ -105,7 +105,7 @@ def _iso_date(value: Date | datetime | str) -> str:
     return Date.fromisoformat(value[:10]).isoformat()
 
 
-class VanClient:
+class VanClient(ClientBase):
     """One VAN API key (one committee / database mode)."""
 
     ENDPOINTS = ENDPOINTS
@@ -294,19 +294,6 @@ class VanClient:
             raise PersonNotFound(PROVIDER, vid, status=404)
 
     # -- plumbing -----------------------------------------------------------------------------
-
-    @property
-    def core(self) -> HttpCore:
-        return self._core
-
-    def close(self) -> None:
-        self._core.close()
-
-    def __enter__(self) -> VanClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"VanClient(base_url={self._core.base_url!r}, credentials={self._credentials!r})"
