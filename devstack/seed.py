@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,22 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
     return json.loads(raw) if raw else None
 
 
+def _verify_with_previous_step(base: str, secret: str, token: str) -> None:
+    """Confirm enrolment with the previous step's code, so the current one stays usable
+    for whoever signs in next. When a step ends between computing the code and the
+    server checking it, the code is out of the window: try again with the new previous step.
+    """
+    for _ in range(2):
+        step = int(time.time() // 30)
+        code = pyotp.TOTP(secret).at((step - 1) * 30)
+        try:
+            _call(base, "POST", "/me/mfa/totp/verify", {"code": code}, token=token)
+            return
+        except urllib.error.HTTPError as error:
+            if error.code != 400 or int(time.time() // 30) == step:
+                raise
+
+
 def seed(base: str) -> Demo:
     _call(
         base,
@@ -48,9 +65,7 @@ def seed(base: str) -> Demo:
     token = admin["access_token"]
     enrolment = _call(base, "POST", "/me/mfa/totp", token=token)
     secret = enrolment["secret"]
-    # The previous step's code: the current one stays usable for whoever signs in next.
-    code = pyotp.TOTP(secret).at(time.time() - 30)
-    _call(base, "POST", "/me/mfa/totp/verify", {"code": code}, token=token)
+    _verify_with_previous_step(base, secret, token)
     campaign = _call(base, "POST", "/campaigns", {"name": "Demo Campaign"}, token=token)
     cid = campaign["campaign_id"]
     action = _call(

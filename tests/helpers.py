@@ -93,6 +93,10 @@ def http_transport(base_url: str) -> Any:
     return send
 
 
+# Seconds a request may take to reach the server's TOTP check.
+_STEP_MARGIN = 2.0
+
+
 @dataclass
 class Person:
     email: str
@@ -104,8 +108,20 @@ class Person:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def code(self, offset_steps: int = 0) -> str:
+        """The code `offset_steps` steps from now.
+
+        A code from an earlier step is only accepted while the server is still in
+        the step after it, so near a step's end this waits for the next step to begin:
+        otherwise the request could reach the server one step later, out of the window.
+        """
         assert self.totp_secret
-        return str(pyotp.TOTP(self.totp_secret).at(time.time() + 30 * offset_steps))
+        now = time.time()
+        if offset_steps < 0:
+            left = 30 - now % 30
+            if left < _STEP_MARGIN:
+                time.sleep(left + 0.05)
+                now = time.time()
+        return str(pyotp.TOTP(self.totp_secret).at(now + 30 * offset_steps))
 
 
 def unique_email(prefix: str = "user") -> str:
