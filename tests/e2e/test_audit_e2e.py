@@ -16,7 +16,7 @@ from tests.e2e.conftest import ROOT
 from tests.helpers import PASSWORD, admin_with_mfa, create_campaign, join, volunteer
 
 
-def _wait_for(api, path, token, predicate, seconds=10.0):
+def _wait_for(api, path, token, predicate, seconds=30.0):
     deadline = time.monotonic() + seconds
     while True:
         items = api.get(path, token=token).body["items"]

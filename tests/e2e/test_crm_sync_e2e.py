@@ -85,10 +85,10 @@ def test_a_report_reaches_van_and_is_marked_synced(stack_with_van, van):
     assert filed.status == 201, filed
     assert filed.body["contact"]["external_id"] == "1001"
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not van.canvass_responses:
         time.sleep(0.2)
-    assert van.canvass_responses, "VAN got nothing within 10 seconds"
+    assert van.canvass_responses, "VAN got nothing within 30 seconds"
     van_id, body = van.canvass_responses[0]
     assert van_id == 1001
     assert body["responses"] == [
