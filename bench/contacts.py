@@ -54,14 +54,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import ctypes
 import gc
 import io
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -84,9 +81,6 @@ MEMORY_SEND = os.environ.get("MEMORY_SEND", "stub")
 CONTACT_REPEATS = max(3, REPEATS)  # a sync is quick: always the best of three
 WARM_ITEMS = int(os.environ.get("WARM_ITEMS", "25000"))
 
-DDB_LOCAL_LIB = ROOT / ".cache" / "dynamodb-local" / "package" / "lib"
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
 
 # Settings the app requires but these operations never use (no Cognito, no KMS calls).
 DUMMY_SETTINGS = {
@@ -101,119 +95,20 @@ DUMMY_SETTINGS = {
 # --- the engine ------------------------------------------------------------------------
 
 
-@dataclass
-class Engine:
-    name: str
-    endpoint: str
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while _listening(self.port) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _listening(self.port):
-            print(f"warning: port {self.port} still listening after {self.name} stopped")
+def _moto_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-# Linux: the child gets SIGTERM if this process dies, so no engine is left behind.
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-
-
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _ddblocal_command(port: int) -> list[str]:
-    jars = sorted(DDB_LOCAL_LIB.glob("dynamodb_local_*/DynamoDBLocal.jar"))
-    if not jars:
-        raise SystemExit(
-            f"DynamoDB Local is not installed (no {DDB_LOCAL_LIB}/dynamodb_local_*/"
-            "DynamoDBLocal.jar): run `make setup`, or set ENGINE=moto"
-        )
-    java = shutil.which("java")
-    if java is None:
-        raise SystemExit("DynamoDB Local needs Java 17 on PATH (`java` not found)")
-    jar = jars[-1]
-    return [
-        java,
-        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(jar),
-        "-inMemory",
-        "-sharedDb",
-        "-disableTelemetry",
-        "-port",
-        str(port),
-    ]
-
-
-def start_engine(workdir: Path) -> Engine:
+def start_engine(workdir: Path) -> Any:
     """The engine in a child process on a free loopback port, answering ListTables."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
+    from devstack import ddblocal
 
-    port = _free_port()
-    if ENGINE == "moto":
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    elif ENGINE == "ddblocal":
-        command = _ddblocal_command(port)
-    else:
+    if ENGINE not in ("ddblocal", "moto"):
         raise SystemExit(f"ENGINE must be ddblocal or moto, not {ENGINE!r}")
-    log_path = workdir / f"{ENGINE}.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if _PRCTL is not None else None,
-        )
-    engine = Engine(ENGINE, f"http://127.0.0.1:{port}", process, port)
-    probe = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-    ).client(
-        "dynamodb",
-        endpoint_url=engine.endpoint,
-        config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
-    )
-    deadline = time.monotonic() + START_TIMEOUT
     try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{ENGINE} exited with code {process.returncode}")
-            try:
-                probe.list_tables(Limit=1)
-                return engine
-            except (BotoCoreError, ClientError):
-                time.sleep(0.1)
-        raise RuntimeError(f"{ENGINE} did not answer on port {port} in {START_TIMEOUT} s")
-    except BaseException:
-        engine.stop()
-        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
-        raise
+        return ddblocal.start(workdir, _moto_command if ENGINE == "moto" else ddblocal.command)
+    except ddblocal.NotInstalled as exc:
+        raise SystemExit(f"{exc} Or set ENGINE=moto.") from None
 
 
 # --- counting calls, measuring time and memory ---------------------------------------------
@@ -452,7 +347,7 @@ def main() -> None:
         create_tables(env, engine.endpoint)
         apply(env)  # os.environ too: the memory runs' processes inherit it
         print(
-            f"engine: {engine.name} at {engine.endpoint}; "
+            f"engine: {ENGINE} at {engine.endpoint}; "
             f"CONTACTS={CONTACTS} ROWS={ROWS} REPEATS={REPEATS} MEMORY_SEND={MEMORY_SEND}",
             flush=True,
         )
@@ -469,7 +364,8 @@ def main() -> None:
             print(f"  [{'met' if met else 'MISSED'}] {text}")
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
     finally:
-        engine.stop()
+        if not engine.stop():
+            print(f"warning: port {engine.port} still listening after {ENGINE} stopped")
         shutil.rmtree(workdir, ignore_errors=True)
         os.environ.clear()
         os.environ.update(saved_env)
@@ -640,6 +536,8 @@ RESULT = "RESULT "
 def memory_runs(sizes: list[int], workdir: Path) -> list[tuple[int, int, Figures]]:
     """(rows, CSV bytes, figures) of one upload per size under tracemalloc, each in a
     process of its own, two at a time (one a core), the largest first."""
+    from devstack.proc import DIE_WITH_PARENT
+
     if MEMORY_SEND not in ("stub", "engine"):
         raise SystemExit(f"MEMORY_SEND must be stub or engine, not {MEMORY_SEND!r}")
     started = time.perf_counter()
@@ -657,7 +555,7 @@ def memory_runs(sizes: list[int], workdir: Path) -> list[tuple[int, int, Figures
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                    preexec_fn=DIE_WITH_PARENT,
                 )
             running.append((rows, process, log))
         time.sleep(0.2)

@@ -54,14 +54,8 @@ sync, the database and the fake, and the figures are lower than the code can do)
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -84,99 +78,10 @@ SCHEDULE_EVERY = 60.0  # seconds: the retry schedule's rate
 FIRST_VAN_ID = 100001
 GOAL = 0.80
 
-DDB_LOCAL_LIB = ROOT / ".cache" / "dynamodb-local" / "package" / "lib"
-START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
 
-# --- the engine ----------------------------------------------------------------------------
-
-# Linux: the JVM gets SIGTERM if this process dies, so none is left behind.
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-
-
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def dynamodb_local() -> Iterator[str]:
-    """DynamoDB Local in a child JVM; yields its endpoint once it answers ListTables."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    jars = sorted(DDB_LOCAL_LIB.glob("dynamodb_local_*/DynamoDBLocal.jar"))
-    if not jars:
-        raise SystemExit(
-            f"DynamoDB Local is not installed (no {DDB_LOCAL_LIB}/dynamodb_local_*/"
-            "DynamoDBLocal.jar): run `make setup`, or set ENGINE=moto"
-        )
-    java = shutil.which("java")
-    if java is None:
-        raise SystemExit("DynamoDB Local needs Java 17 on PATH (`java` not found)")
-    jar = jars[-1]
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        log_path = Path(workdir) / "dynamodb-local.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [
-                    java,
-                    f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-                    "-jar",
-                    str(jar),
-                    "-inMemory",
-                    "-sharedDb",
-                    "-disableTelemetry",
-                    "-port",
-                    str(port),
-                ],
-                cwd=workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
-            )
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            probe = boto3.session.Session(
-                aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-            ).client(
-                "dynamodb",
-                endpoint_url=endpoint,
-                config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
-            )
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"DynamoDB Local exited with code {process.returncode}")
-                try:
-                    probe.list_tables(Limit=1)
-                    break
-                except (BotoCoreError, ClientError):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("DynamoDB Local did not answer") from None
-                    time.sleep(0.1)
-            yield endpoint
-        except BaseException:
-            print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(STOP_TIMEOUT)
+# --- the engine --------------------------------------------------------------------------
 
 
 def fresh_environment(emulator: Any, ddb_endpoint: str | None) -> dict[str, str]:
@@ -534,6 +439,17 @@ def _quiet_logs() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+@contextlib.contextmanager
+def _engine() -> Iterator[Any]:
+    from devstack import ddblocal
+
+    try:
+        with ddblocal.running() as server:
+            yield server
+    except ddblocal.NotInstalled as exc:
+        raise SystemExit(f"{exc} Or set ENGINE=moto.") from None
+
+
 def main() -> None:
     from chalicelib.logic import sync
     from devstack.stack import Emulator
@@ -546,7 +462,9 @@ def main() -> None:
     try:
         for n in NS:
             with contextlib.ExitStack() as stack:  # a fresh engine each time: none slowed down
-                ddb = stack.enter_context(dynamodb_local()) if ENGINE == "ddblocal" else None
+                ddb = None
+                if ENGINE == "ddblocal":
+                    ddb = stack.enter_context(_engine()).endpoint
                 result = run(emulator, ddb, n)
                 results.append(result)
                 print(

@@ -492,8 +492,8 @@ class HttpCore:
         throttled: Callable[[int, Any], bool] | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rand: Callable[[], float] = random.random,
+        sleep: Callable[[float], None] | None = None,
+        rand: Callable[[], float] | None = None,
         session: requests.Session | None = None,
         rate_limit: RateLimit | None = None,
         limiter: RateLimiter | None = None,
@@ -515,8 +515,8 @@ class HttpCore:
         self._throttled = throttled
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._rand = rand
+        self._sleep = time.sleep if sleep is None else sleep
+        self._rand = random.random if rand is None else rand
         self.limiter = limiter or shared_limiter(provider, self.base_url, secrets(), rate_limit)
         self._session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=10, max_retries=0)

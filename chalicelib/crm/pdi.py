@@ -186,11 +186,6 @@ class PdiClient(ClientBase):
         self._token: str | None = None
         self._expires: datetime | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if rand is not None:
-            extra["rand"] = rand
         self._core = HttpCore(
             provider=PROVIDER,
             base_url=base_url,
@@ -201,7 +196,8 @@ class PdiClient(ClientBase):
             timeouts=timeouts,
             retry=retry,
             session=session,
-            **extra,
+            sleep=sleep,
+            rand=rand,
         )
 
     def _secrets(self) -> Iterable[str]:

@@ -154,11 +154,6 @@ class SalsaClient(ClientBase):
         )
         self._credentials = creds
         self._batch = MAX_BATCH
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if rand is not None:
-            extra["rand"] = rand
         self._core = HttpCore(
             provider=PROVIDER,
             base_url=base_url,
@@ -171,7 +166,8 @@ class SalsaClient(ClientBase):
             timeouts=timeouts,
             retry=retry,
             session=session,
-            **extra,
+            sleep=sleep,
+            rand=rand,
         )
 
     def _payload(self, reply: Reply) -> dict[str, Any]:

@@ -128,11 +128,6 @@ class VanClient(ClientBase):
             else VanCredentials.parse(credentials)
         )
         self._credentials = creds
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if rand is not None:
-            extra["rand"] = rand
         self._core = HttpCore(
             provider=PROVIDER,
             base_url=base_url,
@@ -143,7 +138,8 @@ class VanClient(ClientBase):
             timeouts=timeouts,
             retry=retry,
             session=session,
-            **extra,
+            sleep=sleep,
+            rand=rand,
         )
 
     # -- credentials and people ---------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from devstack.proc import free_port
 from tests.helpers import Api, http_transport
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"The API is ready on (http://\S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass

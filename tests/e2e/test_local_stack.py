@@ -6,7 +6,8 @@ import time
 
 import pyotp
 
-from tests.e2e.conftest import listening, start_stack
+from devstack.proc import listening
+from tests.e2e.conftest import start_stack
 from tests.helpers import admin_with_mfa, create_campaign, volunteer
 
 
