@@ -140,6 +140,20 @@ def test_an_interrupted_day_is_sealed_without_rewriting_its_parts(stack, written
     assert archive.verify(*_window()) == []
 
 
+def test_a_record_arriving_after_its_day_was_sealed_changes_nothing_archived(stack, written):
+    """A sealed day is final: a late record for it is not merged into its parts, which
+    would change objects the digest vouches for."""
+    archive.archive_pending(TODAY)
+    objects, history = _snapshot(stack)
+    day = DAYS[0]
+    write(_records(day, 1))  # late, stamped within the sealed day
+
+    again = archive.archive_day(day, today=TODAY)
+    assert not again.written
+    assert _snapshot(stack) == (objects, history)
+    assert archive.verify(*_window()) == []
+
+
 def test_records_are_sorted_complete_and_in_parts(stack, written):
     archive.archive_pending(TODAY)
     objects, _ = _snapshot(stack)
