@@ -6,14 +6,19 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import bool_param, json_body, page_body, page_params, parse, route
-from chalicelib.domain import Action
-from chalicelib.logic import actions
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.domain import Action
+    from chalicelib.logic import actions
+    from chalicelib.logic.access import Principal
+else:
+    actions = lazy("chalicelib.logic.actions")
 
 bp = Blueprint(__name__)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from chalicelib.api.http import page_body, page_params, query_param, route
-from chalicelib.audit.store import AuditRecord
-from chalicelib.logic import audit
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.audit.store import AuditRecord
+    from chalicelib.logic import audit
+    from chalicelib.logic.access import Principal
+else:
+    audit = lazy("chalicelib.logic.audit")
 
 bp = Blueprint(__name__)
 

@@ -6,16 +6,21 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, parse, route, source_ip
-from chalicelib.auth.cognito import Tokens
 from chalicelib.errors import InvalidInput
-from chalicelib.logic import auth_flows
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
 from chalicelib.logic.normalize import phone_e164
+
+if TYPE_CHECKING:
+    from chalicelib.auth.cognito import Tokens
+    from chalicelib.logic import auth_flows
+    from chalicelib.logic.access import Principal
+else:
+    auth_flows = lazy("chalicelib.logic.auth_flows")
 
 bp = Blueprint(__name__)
 

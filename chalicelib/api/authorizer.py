@@ -8,12 +8,19 @@ Gateway would otherwise answer a denial with a 403 in its own shape).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest
 
 from chalicelib.errors import NotAuthenticated
-from chalicelib.logic.auth_flows import authenticate
+from chalicelib.lazy import lazy
 from chalicelib.observability import log_auth
+
+if TYPE_CHECKING:
+    from chalicelib.logic import auth_flows
+else:
+    auth_flows = lazy("chalicelib.logic.auth_flows")
 
 bp = Blueprint(__name__)
 
@@ -26,7 +33,7 @@ def session_authorizer(auth_request: AuthRequest) -> AuthResponse:
         reason = "the Authorization header must be 'Bearer <access_token>'"
     else:
         try:
-            principal = authenticate(token.strip())
+            principal = auth_flows.authenticate(token.strip())
         except NotAuthenticated as exc:
             reason = exc.message
         else:

@@ -6,14 +6,21 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
-from chalicelib.domain import Campaign, Role
-from chalicelib.logic import campaigns
-from chalicelib.logic.access import Access, Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib import domain
+    from chalicelib.domain import Campaign
+    from chalicelib.logic import campaigns
+    from chalicelib.logic.access import Access, Principal
+else:
+    campaigns = lazy("chalicelib.logic.campaigns")
+    domain = lazy("chalicelib.domain")
 
 bp = Blueprint(__name__)
 
@@ -38,7 +45,8 @@ def create_campaign(principal: Principal) -> Response:
 
     body = parse(schemas.CampaignIn, json_body(bp.current_request))
     campaign = campaigns.create_campaign(principal, body.name)
-    return Response(body={**_campaign(campaign, None), "role": Role.ADMIN.value}, status_code=201)
+    created = {**_campaign(campaign, None), "role": domain.Role.ADMIN.value}
+    return Response(body=created, status_code=201)
 
 
 @route(bp, "/campaigns/join", methods=["POST"])
@@ -62,7 +70,7 @@ def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
 
     body = parse(schemas.CampaignPatch, json_body(bp.current_request))
     campaign = campaigns.update_campaign(principal, cid, name=body.name, settings=body.settings)
-    return {**_campaign(campaign, None), "role": Role.ADMIN.value}
+    return {**_campaign(campaign, None), "role": domain.Role.ADMIN.value}
 
 
 @route(bp, "/campaigns/{cid}/join-codes", methods=["POST"])
@@ -100,7 +108,7 @@ def change_role(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
     body = parse(schemas.RoleIn, json_body(bp.current_request))
-    membership = campaigns.change_role(principal, cid, uid, Role(body.role))
+    membership = campaigns.change_role(principal, cid, uid, domain.Role(body.role))
     return {"campaign_id": cid, "user_id": membership.user_id, "role": membership.role.value}
 
 

@@ -11,7 +11,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import (
     BadRequestError,
@@ -28,8 +28,10 @@ from chalice.app import Request
 
 from chalicelib import errors
 from chalicelib.api.authorizer import session_authorizer
-from chalicelib.logic.access import Principal
 from chalicelib.observability import log_request, logger
+
+if TYPE_CHECKING:
+    from chalicelib.logic.access import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,6 +94,8 @@ def source_ip(request: Request) -> str | None:
 
 def principal(request: Request) -> Principal:
     """The caller the authorizer vouched for; 401 for a bad or ended session."""
+    from chalicelib.logic.access import Principal
+
     context = (request.context or {}).get("authorizer") or {}
     if context.get("authenticated") != "true" or not context.get("session_id"):
         raise errors.NotAuthenticated(str(context.get("reason") or "not signed in"))

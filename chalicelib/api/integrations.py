@@ -6,14 +6,20 @@ redacted view only (`key_hint`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, query_param, route
-from chalicelib.domain import Integration, SyncRecord
-from chalicelib.logic import integrations, sync
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.domain import Integration, SyncRecord
+    from chalicelib.logic import integrations, sync
+    from chalicelib.logic.access import Principal
+else:
+    integrations = lazy("chalicelib.logic.integrations")
+    sync = lazy("chalicelib.logic.sync")
 
 bp = Blueprint(__name__)
 

@@ -6,15 +6,20 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, query_param, route
-from chalicelib.domain import VoterList
 from chalicelib.errors import InvalidInput
-from chalicelib.logic import lists
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.domain import VoterList
+    from chalicelib.logic import lists
+    from chalicelib.logic.access import Principal
+else:
+    lists = lazy("chalicelib.logic.lists")
 
 bp = Blueprint(__name__)
 

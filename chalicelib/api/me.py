@@ -6,15 +6,22 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
 from chalicelib.api.reports import report_body
-from chalicelib.domain import Contact
-from chalicelib.logic import contacts, me, reports
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.domain import Contact
+    from chalicelib.logic import contacts, me, reports
+    from chalicelib.logic.access import Principal
+else:
+    contacts = lazy("chalicelib.logic.contacts")
+    me = lazy("chalicelib.logic.me")
+    reports = lazy("chalicelib.logic.reports")
 
 bp = Blueprint(__name__)
 

@@ -6,14 +6,20 @@ Request schemas are imported inside the views that parse a body: pydantic costs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
-from chalicelib.domain import Report, SyncRecord
-from chalicelib.logic import reports, sync
-from chalicelib.logic.access import Principal
+from chalicelib.lazy import lazy
+
+if TYPE_CHECKING:
+    from chalicelib.domain import Report, SyncRecord
+    from chalicelib.logic import reports, sync
+    from chalicelib.logic.access import Principal
+else:
+    reports = lazy("chalicelib.logic.reports")
+    sync = lazy("chalicelib.logic.sync")
 
 bp = Blueprint(__name__)
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.dal.models import _LazyMeta
+from chalicelib.dal.models import SharedClientModel, _LazyMeta
 
 RETENTION_DAYS = 14
 
@@ -35,7 +34,7 @@ class DayIndex(GlobalSecondaryIndex["AuditModel"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class AuditModel(Model):
+class AuditModel(SharedClientModel):
     Meta = AuditMeta  # type: ignore[assignment]
 
     pk = UnicodeAttribute(hash_key=True)

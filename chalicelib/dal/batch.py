@@ -2,62 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import random
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib import aws
 from chalicelib.dal.common import chunks
 
 BATCH_SIZE = 25
 MAX_ROUNDS = 12  # about a minute of backoff in all before giving up loudly
 
 
-_clients: dict[tuple[str | None, ...], Any] = {}
-_lock = threading.Lock()
-
-
 class BatchIncomplete(RuntimeError):
     """DynamoDB kept items unprocessed through every retry."""
 
 
-def _client() -> Any:
-    """The client bulk writes go through: like `aws.client("dynamodb")`, but without
-    botocore's client-side parameter validation (pynamodb's clients turn it off too).
-
-    The items are attribute maps the data layer builds from validated domain objects, and
-    DynamoDB validates every request itself; checking each attribute of 25 items a call
-    against the API model again in Python cost as much as everything else we do per row.
-    Made once per endpoint (the environment names it) and region.
-    """
-    from chalicelib.config import settings
-
-    region = settings().region
-    key = (
-        region,
-        os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
-        os.environ.get("AWS_ENDPOINT_URL"),
-    )
-    found = _clients.get(key)
-    if found is None:
-        import boto3
-        from botocore.config import Config
-
-        with _lock:
-            found = _clients.get(key)
-            if found is None:
-                found = boto3.session.Session().client(
-                    "dynamodb", region_name=region, config=Config(parameter_validation=False)
-                )
-                _clients[key] = found
-    return found
-
-
 def _send(table: str, requests: list[dict[str, Any]]) -> int:
     """Send one batch; retry what comes back unprocessed. Returns the calls made."""
-    client = _client()
+    client = aws.dynamodb()
     pending = requests
     for round_number in range(MAX_ROUNDS):
         out = client.batch_write_item(RequestItems={table: pending})

@@ -6,20 +6,18 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import _region
+from chalicelib.dal.models import _region, with_shared_client
 
 _connection: Connection | None = None
 
 
 def transaction() -> TransactWrite:
-    """A write transaction on the configured endpoint (all or nothing).
-
-    The connection (and its botocore client, ~80 ms to build) is made once per process.
-    """
+    """A write transaction on the configured endpoint (all or nothing), through the
+    process's one DynamoDB client."""
     global _connection
     if _connection is None:
         _connection = Connection(region=_region())
-    return TransactWrite(connection=_connection)
+    return TransactWrite(connection=with_shared_client(_connection))
 
 
 def reset() -> None:

@@ -37,10 +37,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib import config
+from chalicelib import aws, config
 
 
 def _region() -> str:
@@ -85,7 +86,30 @@ class Gsi1(GlobalSecondaryIndex["MainModel"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class MainModel(Model):
+def with_shared_client(connection: Connection) -> Connection:
+    """`connection`, sending through the process's one DynamoDB client (`aws.dynamodb()`).
+
+    pynamodb gives every connection a botocore session and client of its own, one per model
+    class and thread, about 100 ms each to make; it has no setting to share them
+    (pynamodb/PynamoDB#1245), so the client it would make lazily is set beforehand.
+    """
+    client = aws.dynamodb()
+    if connection._client is not client:
+        connection._client = client
+    return connection
+
+
+class SharedClientModel(Model):
+    """A model whose connection uses the process's one DynamoDB client."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        with_shared_client(table.connection)
+        return table
+
+
+class MainModel(SharedClientModel):
     """Common key and bookkeeping attributes of every business item."""
 
     Meta = MainMeta  # type: ignore[assignment]
@@ -260,7 +284,7 @@ class SyncModel(MainModel):
     claimed_until = UnicodeAttribute(null=True)
 
 
-class SessionModel(Model):
+class SessionModel(SharedClientModel):
     """Sessions table: server-side sessions, refresh-token and MFA-challenge pointers.
 
     | pk                | what                                             |
@@ -285,7 +309,7 @@ class SessionModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
-class OpsModel(Model):
+class OpsModel(SharedClientModel):
     """Ops table: counters, markers and caches that must not be audited
     (TOTP steps, rate limits, CRM catalogs)."""
 
