@@ -14,6 +14,7 @@ class Role(StrEnum):
 
 ACTION_TYPES = ("text", "call", "canvass", "share", "survey")
 ACTION_STATUSES = ("draft", "live", "closed")
+PROVIDERS = ("van", "pdi", "salsa")  # the CRMs a campaign can sync to
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class VoterList:
     status: str
     created_at: str
     created_by: str
+    provider: str | None = None  # whose ids the list carries; None: every CRM the campaign uses
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class ListRow:
     last_name: str | None
     phone: str | None
     email: str | None
+    provider: str | None = None  # as its list's
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ class Report:
     notes: str | None
     created_at: str
     source_row_id: str | None = None  # the campaign's list row the external id came from
+    external_provider: str | None = None  # the CRM the external id is for; None: any of them
 
 
 SYNC_STATES = ("pending", "synced", "failed", "skipped")

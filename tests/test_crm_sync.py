@@ -62,14 +62,23 @@ class World:
         question = self.action["questions"][0]
         self.qid = question["question_id"]
         self.yes, self.no = (r["response_id"] for r in question["responses"])
-        unknown = ["NO-SUCH", "9999"]
-        rows = [{"external_id": x, "first_name": f"P{x}"} for x in [*external_ids, *unknown]]
-        listed = api.post(
-            f"/campaigns/{self.cid}/lists", {"name": "Voters", "rows": rows}, token=self.admin.token
-        ).body
-        self.rows = {
-            x: f"{listed['list_id']}.{i + 1:06d}" for i, x in enumerate([*external_ids, *unknown])
+        self.rows: dict[str, str] = {}
+        self.add_list([*external_ids, "NO-SUCH", "9999"])
+
+    def add_list(self, external_ids: list[str], provider: str | None = None) -> str:
+        """A list of these ids (for `provider`'s CRM if given): its id."""
+        body: dict[str, Any] = {
+            "name": "Voters",
+            "rows": [{"external_id": x, "first_name": f"P{x}"} for x in external_ids],
         }
+        if provider is not None:
+            body["provider"] = provider
+        reply = self.api.post(f"/campaigns/{self.cid}/lists", body, token=self.admin.token)
+        assert reply.status == 201, reply
+        assert reply.body["provider"] == provider
+        list_id = str(reply.body["list_id"])
+        self.rows.update({x: f"{list_id}.{i + 1:06d}" for i, x in enumerate(external_ids)})
+        return list_id
 
     def configure(self, provider: str) -> Any:
         return self.api.put(
@@ -273,6 +282,45 @@ def test_pdi_posts_one_flag_array_for_a_batch(api, fakes, stream):
     flags = {(f["pdiId"], f["flagId"], f.get("questionId")) for f in posts[0].body}
     assert flags == {("2001", "101", "301"), ("2002", "104", None)}
     assert {s["state"] for s in world.sync_states()} == {"synced"}
+
+
+def test_ids_from_a_list_for_one_crm_go_to_that_crm_only(api, fakes, stream):
+    """A campaign on VAN and PDI at once: a VAN list's ids are never posted to PDI, nor a
+    PDI list's to VAN (the same number can be two different people); ids from a list
+    that names no CRM go to both."""
+    world = World(api, fakes, [])
+    world.add_list(["1001"], provider="van")
+    world.add_list(["2001"], provider="pdi")
+    world.add_list(["3001"])
+    fakes["van"].add_person(3001)
+    fakes["pdi"].add_person(3001)
+    assert world.configure("van").status == 200
+    assert world.configure("pdi").status == 200
+    assert world.instruct("van", {"results": {"not_home": 4}}).status == 200
+    assert world.instruct("pdi", {"results": {"not_home": "104"}}).status == 200
+    van_only = world.report("1001", "not_home")
+    pdi_only = world.report("2001", "not_home")
+    both = world.report("3001", "not_home")
+    assert stream.deliver("crm_sync_consumer") == {"batchItemFailures": []}
+
+    assert sorted(van_id for van_id, _ in fakes["van"].canvass_responses) == [1001, 3001]
+    flagged = [f["pdiId"] for call in fakes["pdi"].calls_to("POST", "/flags") for f in call.body]
+    assert sorted(flagged) == ["2001", "3001"]
+    assert world.state_of(van_only, "van")["state"] == "synced"
+    assert world.state_of(pdi_only, "pdi")["state"] == "synced"
+    assert world.state_of(both, "van")["state"] == "synced"
+    assert world.state_of(both, "pdi")["state"] == "synced"
+    not_for_pdi = world.state_of(van_only, "pdi")
+    assert not_for_pdi["state"] == "skipped"
+    assert "from a van list, not a pdi one" in not_for_pdi["last_error"]
+    not_for_van = world.state_of(pdi_only, "van")
+    assert not_for_van["state"] == "skipped"
+    assert "from a pdi list, not a van one" in not_for_van["last_error"]
+
+    reports = api.get(f"/campaigns/{world.cid}/reports", token=world.admin.token).body["items"]
+    contacts = {r["report_id"]: r["contact"] for r in reports}
+    assert contacts[van_only] == {"name": "P1001", "external_id": "1001", "provider": "van"}
+    assert contacts[both] == {"name": "P3001", "external_id": "3001", "provider": None}
 
 
 def test_salsa_writes_only_found_supporters(api, fakes, stream):

@@ -90,7 +90,55 @@ def test_bad_list_uploads_are_400(api):
             reply = api.post(path, body, token=admin.token)
         assert reply.status == 400, (field, reply)
         assert reply.body["Message"].startswith(field), (field, reply)
+    for body in (
+        {"name": "x", "rows": [{"external_id": "1"}], "provider": "ngp"},
+        {"name": "x", "rows": [{"external_id": "1"}], "provider": 7},
+    ):
+        reply = api.post(f"/campaigns/{cid}/lists", body, token=admin.token)
+        assert reply.status == 400, reply
+        assert reply.body["Message"].startswith("provider"), reply
+    reply = api.call(
+        "POST",
+        f"/campaigns/{cid}/lists?name=x&provider=ngp",
+        raw="external_id\r\n1\r\n",
+        token=admin.token,
+        headers=csv_headers,
+    )
+    assert reply.status == 400, reply
+    assert reply.body["Message"] == "provider: must be one of van, pdi, salsa"
     assert api.get(f"/campaigns/{cid}/lists", token=admin.token).body["items"] == []
+
+
+def test_a_list_names_the_crm_its_ids_are_for_and_reports_keep_it(api):
+    admin, cid, vol = _campaign(api)
+    reply = api.call(
+        "POST",
+        f"/campaigns/{cid}/lists?name=PDI%20export&provider=pdi",
+        raw="external_id,first_name,phone\r\n2001,Ann,2025550141\r\n",
+        token=admin.token,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert reply.status == 201, reply
+    assert reply.body["provider"] == "pdi"
+    lid = reply.body["list_id"]
+    assert api.get(f"/campaigns/{cid}/lists/{lid}", token=admin.token).body["provider"] == "pdi"
+    unnamed = api.post(
+        f"/campaigns/{cid}/lists", {"name": "L", "rows": [{"external_id": "9"}]}, token=admin.token
+    )
+    assert unnamed.body["provider"] is None
+
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "Ann", "phones": ["202-555-0141"]}]}, token=vol.token
+    )
+    (ann,) = api.get("/me/contacts", token=vol.token).body["items"]
+    aid = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body["action_id"]
+    by_contact = _report(api, vol.token, cid, aid, contact_id=ann["contact_id"], result="other")
+    by_row = _report(api, vol.token, cid, aid, list_row_id=f"{lid}.000001", result="other")
+    assert by_contact.status == 201 and by_row.status == 201
+    reports = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
+    assert [r["contact"] for r in reports] == [
+        {"name": "Ann", "external_id": "2001", "provider": "pdi"}
+    ] * 2
 
 
 def test_the_match_index_holds_no_phone_or_email_in_clear(api, stack):
@@ -146,7 +194,7 @@ def test_contacts_synced_before_the_list_are_matched_when_reported(api):
     reports = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
     assert len(reports) == 1
     seen = reports[0]
-    assert seen["contact"] == {"name": "Ann Lee", "external_id": "VAN-401"}
+    assert seen["contact"] == {"name": "Ann Lee", "external_id": "VAN-401", "provider": None}
     assert seen["result"] == "canvassed"
     assert seen["responses"] == answers
     assert seen["user_id"] == vol.user_id
@@ -169,14 +217,14 @@ def test_a_list_uploaded_after_and_a_member_who_joins_later_both_match(api):
     join(api, admin, cid, vol)  # joins after syncing
     contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
     before = _report(api, vol.token, cid, aid, contact_id=contact_id, result="not_home")
-    assert before.body["contact"] == {"name": "Eve", "external_id": None}
+    assert before.body["contact"] == {"name": "Eve", "external_id": None, "provider": None}
     api.post(
         f"/campaigns/{cid}/lists",
         {"name": "L", "rows": [{"external_id": "555", "email": "eve@example.org"}]},
         token=admin.token,
     )
     after = _report(api, vol.token, cid, aid, contact_id=contact_id, result="refused")
-    assert after.body["contact"] == {"name": "Eve", "external_id": "555"}
+    assert after.body["contact"] == {"name": "Eve", "external_id": "555", "provider": None}
 
 
 def test_reporting_on_a_list_row(api):
@@ -190,7 +238,7 @@ def test_reporting_on_a_list_row(api):
     row_id = f"{listed['list_id']}.000001"
     reply = _report(api, vol.token, cid, aid, list_row_id=row_id, result="moved")
     assert reply.status == 201
-    assert reply.body["contact"] == {"name": "Gil Ray", "external_id": "777"}
+    assert reply.body["contact"] == {"name": "Gil Ray", "external_id": "777", "provider": None}
     # a row of another campaign's list is not there
     other_admin = admin_with_mfa(api, "other")
     other = create_campaign(api, other_admin)

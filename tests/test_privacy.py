@@ -124,7 +124,7 @@ def test_admins_see_the_count_and_the_reported_contact_only(api):
         "joined_at",
     }
     (report,) = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
-    assert report["contact"] == {"name": "Rosa Reported", "external_id": "VAN-1"}
+    assert report["contact"] == {"name": "Rosa Reported", "external_id": "VAN-1", "provider": None}
     text = json.dumps(report)
     for detail in REPORTED_DETAILS + SECRETS:
         assert detail not in text
@@ -160,7 +160,7 @@ def test_after_deleting_contacts_only_report_snapshots_remain(api, stack):
     (report,) = api.get(f"/campaigns/{world['cid']}/reports", token=world["admin"].token).body[
         "items"
     ]
-    assert report["contact"] == {"name": "Rosa Reported", "external_id": "VAN-1"}
+    assert report["contact"] == {"name": "Rosa Reported", "external_id": "VAN-1", "provider": None}
     members = api.get(f"/campaigns/{world['cid']}/members", token=world["admin"].token).body[
         "items"
     ]

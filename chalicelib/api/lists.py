@@ -34,6 +34,7 @@ def _list(voter_list: VoterList) -> dict[str, Any]:
         "status": voter_list.status,
         "created_at": voter_list.created_at,
         "created_by": voter_list.created_by,
+        "provider": voter_list.provider,
     }
 
 
@@ -55,11 +56,14 @@ def upload_list(principal: Principal, cid: str) -> Response:
         if len(name) > 200:
             raise InvalidInput("name", "at most 200 characters")
         raw = request.raw_body or b""
+        provider = query_param(request, "provider")
         count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
-        result = lists.upload_list(principal, cid, name, count, rows)
+        result = lists.upload_list(principal, cid, name, count, rows, provider)
     else:
         body = parse(schemas.ListIn, json_body(request))
-        result = lists.upload_list(principal, cid, body.name, len(body.rows), body.rows)
+        result = lists.upload_list(
+            principal, cid, body.name, len(body.rows), body.rows, body.provider
+        )
     return Response(
         body={
             **_list(result.voter_list),

@@ -31,7 +31,11 @@ def report_body(report: Report, sync_records: list[SyncRecord] | None = None) ->
         "campaign_id": report.campaign_id,
         "action_id": report.action_id,
         "user_id": report.user_id,
-        "contact": {"name": report.contact_name, "external_id": report.external_id},
+        "contact": {
+            "name": report.contact_name,
+            "external_id": report.external_id,
+            "provider": report.external_provider,
+        },
         "list_row_id": report.list_row_id,
         "result": report.result,
         "responses": report.responses,

@@ -115,6 +115,7 @@ class ContactsIn(_In):
 class ListIn(_In):
     name: Name
     rows: list[Any]  # each row is checked on its own: problems are reported per row
+    provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
 
 
 class AnswerIn(_In):

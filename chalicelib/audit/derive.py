@@ -24,10 +24,10 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "member": ("user_id", frozenset({"role", "reports_count"})),
     "action": ("action_id", frozenset({"type", "title", "status", "deleted_at", "deleted_by"})),
     "join_code": ("campaign_id", frozenset({"expires_at"})),
-    "list": ("list_id", frozenset({"name", "status", "row_count", "rejected_count"})),
+    "list": ("list_id", frozenset({"name", "status", "row_count", "rejected_count", "provider"})),
     "list_row": ("row_id", frozenset()),
     "list_key": ("row_id", frozenset()),
-    "report": ("report_id", frozenset({"action_id", "result"})),
+    "report": ("report_id", frozenset({"action_id", "result", "external_provider"})),
     "integration": ("provider", frozenset({"provider", "configured_at"})),
     "sync": ("report_id", frozenset({"provider", "state", "attempts", "retryable"})),
     "user": (

@@ -25,13 +25,13 @@ from chalicelib.crm.errors import (
     RateLimited,
     TransientCrmError,
 )
+from chalicelib.domain import PROVIDERS
 
 if TYPE_CHECKING:
     from chalicelib.crm.pdi import PdiClient
     from chalicelib.crm.salsa import SalsaClient
     from chalicelib.crm.van import VanClient
 
-PROVIDERS = ("van", "pdi", "salsa")
 
 __all__ = [
     "PROVIDERS",

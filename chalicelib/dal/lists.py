@@ -17,6 +17,14 @@ from chalicelib.errors import NotFound
 
 
 @dataclass(frozen=True)
+class ListMatch:
+    external_id: str
+    list_id: str
+    row_id: str
+    provider: str | None  # the CRM the external id is for; None: any
+
+
+@dataclass(frozen=True)
 class RowToStore:
     row: ListRow
     keys: list[str]  # match keys of the row's phone and e-mail
@@ -32,6 +40,7 @@ def _meta(item: ListModel) -> VoterList:
         status=item.status,
         created_at=item.created_at,
         created_by=item.created_by,
+        provider=item.provider,
     )
 
 
@@ -45,10 +54,13 @@ def _row(item: ListRowModel) -> ListRow:
         last_name=item.last_name,
         phone=item.phone,
         email=item.email,
+        provider=item.provider,
     )
 
 
-def create_list(campaign_id: str, list_id: str, name: str, actor: str) -> VoterList:
+def create_list(
+    campaign_id: str, list_id: str, name: str, actor: str, provider: str | None = None
+) -> VoterList:
     stamp = now_iso()
     item = ListModel(
         f"CAMPAIGN#{campaign_id}",
@@ -60,6 +72,7 @@ def create_list(campaign_id: str, list_id: str, name: str, actor: str) -> VoterL
         row_count=0,
         rejected_count=0,
         status="importing",
+        provider=provider,
         created_by=actor,
         created_at=stamp,
         updated_at=stamp,
@@ -69,8 +82,17 @@ def create_list(campaign_id: str, list_id: str, name: str, actor: str) -> VoterL
     return _meta(item)
 
 
-def store_rows(campaign_id: str, list_id: str, rows: Iterable[RowToStore], actor: str) -> int:
+def store_rows(
+    campaign_id: str,
+    list_id: str,
+    rows: Iterable[RowToStore],
+    actor: str,
+    provider: str | None = None,
+) -> int:
     """Write rows and their match keys, streaming, 25 items a call. Returns the calls.
+
+    `provider` is the list's: each row and match key carries it, so that a match says
+    which CRM its external id is for.
 
     The items are the attribute maps `ListRowModel` and `ListKeyModel` serialise to,
     built directly: constructing and serialising a pynamodb model per item cost more
@@ -84,6 +106,7 @@ def store_rows(campaign_id: str, list_id: str, rows: Iterable[RowToStore], actor
     row_entity = {"S": "list_row"}
     key_entity = {"S": "list_key"}
     key_prefix = f"LKEY#{campaign_id}#"
+    extra = {"provider": {"S": provider}} if provider else {}
 
     def items() -> Iterator[dict[str, Any]]:
         for entry in rows:
@@ -103,6 +126,7 @@ def store_rows(campaign_id: str, list_id: str, rows: Iterable[RowToStore], actor
                 "list_id": listed,
                 "row_id": row_id,
                 "external_id": external_id,
+                **extra,
             }
             for name, value in (
                 ("first_name", row.first_name),
@@ -126,6 +150,7 @@ def store_rows(campaign_id: str, list_id: str, rows: Iterable[RowToStore], actor
                     "list_id": listed,
                     "row_id": row_id,
                     "external_id": external_id,
+                    **extra,
                 }
 
     return batch.write(config.settings().main_table, puts=items())
@@ -182,10 +207,10 @@ def rows_of(list_id: str) -> Iterator[ListRow]:
         yield _row(item)
 
 
-def match_for_key(campaign_id: str, key: str) -> tuple[str, str, str] | None:
-    """(external id, list id, row id) of the first list row of the campaign with this key."""
+def match_for_key(campaign_id: str, key: str) -> ListMatch | None:
+    """The first list row of the campaign with this match key."""
     for item in ListKeyModel.query(f"LKEY#{campaign_id}#{key}", limit=1):
-        return str(item.external_id), str(item.list_id), str(item.row_id)
+        return ListMatch(str(item.external_id), str(item.list_id), str(item.row_id), item.provider)
     return None
 
 

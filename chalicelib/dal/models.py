@@ -211,6 +211,7 @@ class ListModel(MainModel):
     rejected_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute()
     status = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
 
 
 class ListRowModel(MainModel):
@@ -224,6 +225,7 @@ class ListRowModel(MainModel):
     last_name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
 
 
 class ListKeyModel(MainModel):
@@ -233,6 +235,7 @@ class ListKeyModel(MainModel):
     list_id = UnicodeAttribute()
     row_id = UnicodeAttribute()
     external_id = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
 
 
 class ReportModel(MainModel):
@@ -249,6 +252,7 @@ class ReportModel(MainModel):
     list_row_id = UnicodeAttribute(null=True)
     contact_name = UnicodeAttribute()
     external_id = UnicodeAttribute(null=True)
+    external_provider = UnicodeAttribute(null=True)
     source_row_id = UnicodeAttribute(null=True)
     result = UnicodeAttribute()
     responses = JSONAttribute(default=list)

@@ -28,6 +28,7 @@ def _report(item: ReportModel) -> Report:
         notes=item.notes,
         created_at=item.created_at,
         source_row_id=item.source_row_id,
+        external_provider=item.external_provider,
     )
 
 
@@ -51,6 +52,7 @@ def create_report(report: Report) -> Report:
                     list_row_id=report.list_row_id,
                     contact_name=report.contact_name,
                     external_id=report.external_id,
+                    external_provider=report.external_provider,
                     source_row_id=report.source_row_id,
                     result=report.result,
                     responses=report.responses,

@@ -16,7 +16,7 @@ from chalicelib.auth.policy import Permission
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.common import new_id
 from chalicelib.dal.lists import RowToStore
-from chalicelib.domain import ListRow, Page, VoterList
+from chalicelib.domain import PROVIDERS, ListRow, Page, VoterList
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching, normalize
 from chalicelib.logic.access import Principal, require
@@ -151,18 +151,31 @@ def csv_rows(raw: bytes) -> tuple[int, Iterator[dict[str, Any]]]:
 
 
 def upload_list(
-    principal: Principal, campaign_id: str, name: str, row_count: int, raw_rows: Iterable[Any]
+    principal: Principal,
+    campaign_id: str,
+    name: str,
+    row_count: int,
+    raw_rows: Iterable[Any],
+    provider: str | None = None,
 ) -> UploadResult:
+    """Store a list. `provider` names the CRM whose ids it carries; without one, its ids
+    are taken to be the campaign's ids in every CRM the campaign syncs to."""
     require(principal, campaign_id, Permission.MANAGE_LISTS)
+    if provider is not None and provider not in PROVIDERS:
+        raise InvalidInput("provider", f"must be one of {', '.join(PROVIDERS)}")
     if row_count > MAX_ROWS:
         raise InvalidInput("rows", f"at most {MAX_ROWS} rows a list")
     if row_count == 0:
         raise InvalidInput("rows", "the list has no rows")
     list_id = new_id()
-    lists_dal.create_list(campaign_id, list_id, name, principal.user_id)
+    lists_dal.create_list(campaign_id, list_id, name, principal.user_id, provider)
     tally = _Tally()
     lists_dal.store_rows(
-        campaign_id, list_id, _rows(campaign_id, list_id, raw_rows, tally), principal.user_id
+        campaign_id,
+        list_id,
+        _rows(campaign_id, list_id, raw_rows, tally),
+        principal.user_id,
+        provider,
     )
     voter_list = lists_dal.finish_list(
         campaign_id,

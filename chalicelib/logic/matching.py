@@ -37,12 +37,11 @@ def keys_for(phones: list[str], emails: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def match_for(campaign_id: str, contact: Contact) -> tuple[str, str] | None:
-    """(external id, the matching list row's id) that a campaign's lists give this
-    contact: phones first, then e-mails."""
+def match_for(campaign_id: str, contact: Contact) -> lists_dal.ListMatch | None:
+    """The list row of the campaign's lists that this contact matches (its external id,
+    and the CRM it is for if the list names one): phones first, then e-mails."""
     for key in contact.keys:
         found = lists_dal.match_for_key(campaign_id, key)
         if found is not None:
-            external_id, list_id, row_id = found
-            return external_id, f"{list_id}.{row_id}"
+            return found
     return None

@@ -60,11 +60,15 @@ def file_report(
             raise NotFound("no such contact")
         match = matching.match_for(campaign_id, contact)
         name = contact.name
-        external_id, source_row = match if match else (None, None)
+        external_id, provider, source_row = (
+            (match.external_id, match.provider, lists.list_row_id(match.list_id, match.row_id))
+            if match
+            else (None, None, None)
+        )
     else:
         row = lists.find_row(campaign_id, str(list_row_id))
         name = " ".join(p for p in (row.first_name, row.last_name) if p)
-        external_id, source_row = row.external_id, str(list_row_id)
+        external_id, provider, source_row = row.external_id, row.provider, str(list_row_id)
 
     report = Report(
         campaign_id=campaign_id,
@@ -75,6 +79,7 @@ def file_report(
         list_row_id=list_row_id,
         contact_name=name,
         external_id=external_id,
+        external_provider=provider,
         source_row_id=source_row,
         result=fields["result"],
         responses=responses,

@@ -457,6 +457,11 @@ def _plan(
 ) -> Any:
     if not report.external_id:
         raise Skip("the contact has no external id from this campaign's lists")
+    if report.external_provider not in (None, provider):
+        raise Skip(
+            f"the contact's external id is from a {report.external_provider} list, "
+            f"not a {provider} one"
+        )
     mapping = instructions.get(report.action_id)
     if not mapping:
         raise Skip("nothing is mapped for this action")
