@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.models import ActionModel
@@ -141,40 +142,42 @@ def update_action(campaign_id: str, action_id: str, changes: dict[str, Any], act
 def soft_delete_action(campaign_id: str, action_id: str, actor: str) -> Action:
     """Mark deleted; erases nothing. Deleting a deleted action changes nothing."""
     stamp = now_iso()
-    item = ActionModel(_pk(campaign_id), _sk(action_id))
-    try:
-        item.update(
-            actions=[
-                ActionModel.deleted_at.set(stamp),
-                ActionModel.deleted_by.set(actor),
-                ActionModel.updated_at.set(stamp),
-                ActionModel.updated_by.set(actor),
-            ],
-            condition=ActionModel.pk.exists() & ActionModel.deleted_at.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        existing = get_action(campaign_id, action_id)
-        if existing is None:
-            raise NotFound(_NO_ACTION) from None
-        return existing
-    return _action(item)
+    return _set_deleted(
+        campaign_id,
+        action_id,
+        [
+            ActionModel.deleted_at.set(stamp),
+            ActionModel.deleted_by.set(actor),
+            ActionModel.updated_at.set(stamp),
+            ActionModel.updated_by.set(actor),
+        ],
+        ActionModel.deleted_at.does_not_exist(),
+    )
 
 
 def restore_action(campaign_id: str, action_id: str, actor: str) -> Action:
     """Clear the deletion marks; every other field is as it was. Idempotent."""
+    return _set_deleted(
+        campaign_id,
+        action_id,
+        [
+            ActionModel.deleted_at.remove(),
+            ActionModel.deleted_by.remove(),
+            ActionModel.updated_at.set(now_iso()),
+            ActionModel.updated_by.set(actor),
+        ],
+        ActionModel.deleted_at.exists(),
+    )
+
+
+def _set_deleted(
+    campaign_id: str, action_id: str, actions: list[Any], unless_already: Condition
+) -> Action:
+    """Apply a deletion or restoration; when the action is already in that state, it is
+    returned unchanged (NotFound when there is no such action)."""
     item = ActionModel(_pk(campaign_id), _sk(action_id))
     try:
-        item.update(
-            actions=[
-                ActionModel.deleted_at.remove(),
-                ActionModel.deleted_by.remove(),
-                ActionModel.updated_at.set(now_iso()),
-                ActionModel.updated_by.set(actor),
-            ],
-            condition=ActionModel.pk.exists() & ActionModel.deleted_at.exists(),
-        )
+        item.update(actions=actions, condition=ActionModel.pk.exists() & unless_already)
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
