@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import requests
@@ -754,6 +754,17 @@ def _parse_body(response: requests.Response) -> Any:
 def redacted(value: str) -> str:
     """What a repr shows in place of a credential."""
     return "***" if value else "''"
+
+
+class Transport(TypedDict, total=False):
+    """How a client reaches its provider, passed on to its `HttpCore` as given. Each has a
+    default; tests inject `sleep`, `rand` and short timeouts."""
+
+    timeouts: Timeouts | None
+    retry: RetryPolicy | None
+    sleep: Callable[[float], None] | None
+    rand: Callable[[], float] | None
+    session: requests.Session | None
 
 
 class ClientBase:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import date as Date
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 from requests.auth import AuthBase
@@ -27,8 +27,7 @@ from chalicelib.crm.http import (
     Endpoint,
     HttpCore,
     Reply,
-    RetryPolicy,
-    Timeouts,
+    Transport,
     redacted,
 )
 
@@ -170,12 +169,8 @@ class PdiClient(ClientBase):
         base_url: str,
         credentials: Mapping[str, Any] | PdiCredentials,
         *,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
-        rand: Callable[[], float] | None = None,
-        session: requests.Session | None = None,
         clock: Callable[[], datetime] | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         creds = (
             credentials
@@ -193,11 +188,7 @@ class PdiClient(ClientBase):
             auth=_Bearer(lambda: self._token),
             secrets=self._secrets,
             error_text=pdi_error_text,
-            timeouts=timeouts,
-            retry=retry,
-            session=session,
-            sleep=sleep,
-            rand=rand,
+            **transport,
         )
 
     def _secrets(self) -> Iterable[str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 from requests.auth import AuthBase
@@ -25,8 +25,7 @@ from chalicelib.crm.http import (
     HttpCore,
     RateLimit,
     Reply,
-    RetryPolicy,
-    Timeouts,
+    Transport,
     redacted,
 )
 
@@ -140,12 +139,7 @@ class SalsaClient(ClientBase):
         self,
         base_url: str,
         credentials: Mapping[str, Any] | SalsaCredentials,
-        *,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
-        rand: Callable[[], float] | None = None,
-        session: requests.Session | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         creds = (
             credentials
@@ -163,11 +157,7 @@ class SalsaClient(ClientBase):
             error_text=salsa_error_text,
             throttled=salsa_throttled,
             rate_limit=RATE_LIMIT,
-            timeouts=timeouts,
-            retry=retry,
-            session=session,
-            sleep=sleep,
-            rand=rand,
+            **transport,
         )
 
     def _payload(self, reply: Reply) -> dict[str, Any]:

@@ -8,17 +8,16 @@ a person: see `ENDPOINTS`, the only endpoints this client can reach.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-import requests
 from requests.auth import HTTPBasicAuth
 
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
-from chalicelib.crm.http import ClientBase, Endpoint, HttpCore, RetryPolicy, Timeouts, redacted
+from chalicelib.crm.http import ClientBase, Endpoint, HttpCore, Transport, redacted
 
 PROVIDER = "van"
 INPUT_TYPE_API = 11
@@ -115,12 +114,7 @@ class VanClient(ClientBase):
         self,
         base_url: str,
         credentials: Mapping[str, Any] | VanCredentials,
-        *,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
-        rand: Callable[[], float] | None = None,
-        session: requests.Session | None = None,
+        **transport: Unpack[Transport],
     ) -> None:
         creds = (
             credentials
@@ -135,11 +129,7 @@ class VanClient(ClientBase):
             auth=_VanAuth(creds.application_name, creds.password),
             secrets=lambda: (creds.api_key, creds.password),
             error_text=van_error_text,
-            timeouts=timeouts,
-            retry=retry,
-            session=session,
-            sleep=sleep,
-            rand=rand,
+            **transport,
         )
 
     # -- credentials and people ---------------------------------------------------------------
