@@ -1,0 +1,48 @@
+"""Blueprints name their logic modules through `lazy`: imported on first use, once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from chalicelib.lazy import lazy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_module_is_imported_when_first_used_and_only_once(tmp_path, monkeypatch):
+    (tmp_path / "slow_module.py").write_text(
+        "import time\nLOADS = []\ntime.sleep(0.2)\nLOADS.append(1)\nVALUE = 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_module", raising=False)
+    module = lazy("slow_module")
+    assert "slow_module" not in sys.modules
+    assert "not loaded yet" in repr(module)
+
+    seen: list[int] = []
+    threads = [threading.Thread(target=lambda: seen.append(module.VALUE)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [42] * 8  # every thread waited for the one import
+    assert module.LOADS == [1]
+    assert "loaded" in repr(module) and "not" not in repr(module)
+
+
+def test_importing_the_app_loads_no_route_logic_and_no_aws_sdk():
+    """Cold start: /health needs none of it; a route loads its own logic when called."""
+    code = (
+        "import sys, app\n"
+        "heavy = [m for m in ('boto3', 'pynamodb', 'chalicelib.logic.campaigns', "
+        "'chalicelib.dal.models', 'chalicelib.domain', 'requests', 'pydantic', 'jwt') "
+        "if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
