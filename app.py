@@ -19,8 +19,10 @@ from chalicelib.api import (
     reports,
 )
 from chalicelib.api.http import http_middleware
+from chalicelib.observability import flushing_metrics
 
 app = Chalice(app_name="volunteer-organizer")
+app.register_middleware(flushing_metrics, "all")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(authorizer.bp)

@@ -1,19 +1,63 @@
-"""Logging wired once: one powertools Logger for the whole service.
+"""Observability wired once: one powertools Logger and one Metrics for the whole service.
 
-Every line is structured JSON. Request lines carry the request id as the
+Every log line is structured JSON. Request lines carry the request id as the
 correlation id. Never pass a secret, password, code or token to these helpers:
 they log what they are given.
+
+Metrics are counts of what should stay rare (the names in `METRICS`; `infra/` alarms on
+them), written as CloudWatch embedded-metric JSON when an invocation ends
+(`flushing_metrics`, registered for every kind of event).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "volunteer-organizer"
+NAMESPACE = "VolunteerOrganizer"
 
 logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+_metrics_lock = threading.Lock()  # the stream handlers count from worker threads
+
+METRICS = {
+    "UnhandledErrors": "a request answered 500 by a bug",
+    "Throttled": "a request refused by our rate limits (429)",
+    "StaffAccess": "a staff member read a campaign's data",
+    "StreamRecordFailures": "a stream record failed and is delivered again",
+    "AuditWriteFailures": "audit records could not be written (the batch comes again)",
+    "CrmSynced": "a report reached a CRM",
+    "CrmSyncFailed": "an attempt to reach a CRM failed (retried or given up)",
+    "CrmSkipped": "a report was not for a CRM (no id, nothing mapped)",
+}
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to one of `METRICS` for this invocation."""
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}")
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def flush_metrics() -> None:
+    """Write what this invocation counted (nothing when it counted nothing)."""
+    with _metrics_lock:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+
+
+def flushing_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Middleware for every kind of event: the invocation's metrics are written as it ends."""
+    try:
+        return get_response(event)
+    finally:
+        flush_metrics()
 
 
 def log_request(

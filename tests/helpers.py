@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,3 +186,27 @@ def create_action(api: Api, admin: Person, campaign_id: str, **fields: Any) -> d
     assert reply.status == 201, reply
     result: dict[str, Any] = reply.body
     return result
+
+
+def metric_documents(out: str) -> list[dict[str, Any]]:
+    """The embedded-metric documents (CloudWatch EMF) among the lines written to stdout."""
+    docs = []
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            docs.append(json.loads(line))
+    return docs
+
+
+def metrics_counted(out: str) -> Counter[str]:
+    """What those documents count, by metric name."""
+    totals: Counter[str] = Counter()
+    for doc in metric_documents(out):
+        (directive,) = doc["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "VolunteerOrganizer"
+        assert directive["Dimensions"] == [["service"]]
+        assert doc["service"] == "volunteer-organizer"
+        for metric in directive["Metrics"]:
+            assert metric["Unit"] == "Count"
+            value = doc[metric["Name"]]
+            totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
+    return totals

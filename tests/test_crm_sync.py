@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
-from tests.helpers import admin_with_mfa, create_campaign, join, volunteer
+from tests.helpers import admin_with_mfa, create_campaign, join, metrics_counted, volunteer
 
 SURVEY = {
     "type": "canvass",
@@ -284,7 +284,7 @@ def test_pdi_posts_one_flag_array_for_a_batch(api, fakes, stream):
     assert {s["state"] for s in world.sync_states()} == {"synced"}
 
 
-def test_ids_from_a_list_for_one_crm_go_to_that_crm_only(api, fakes, stream):
+def test_ids_from_a_list_for_one_crm_go_to_that_crm_only(api, fakes, stream, capsys):
     """A campaign on VAN and PDI at once: a VAN list's ids are never posted to PDI, nor a
     PDI list's to VAN (the same number can be two different people); ids from a list
     that names no CRM go to both."""
@@ -301,7 +301,9 @@ def test_ids_from_a_list_for_one_crm_go_to_that_crm_only(api, fakes, stream):
     van_only = world.report("1001", "not_home")
     pdi_only = world.report("2001", "not_home")
     both = world.report("3001", "not_home")
+    capsys.readouterr()
     assert stream.deliver("crm_sync_consumer") == {"batchItemFailures": []}
+    assert metrics_counted(capsys.readouterr().out) == {"CrmSynced": 4, "CrmSkipped": 2}
 
     assert sorted(van_id for van_id, _ in fakes["van"].canvass_responses) == [1001, 3001]
     flagged = [f["pdiId"] for call in fakes["pdi"].calls_to("POST", "/flags") for f in call.body]
@@ -473,11 +475,13 @@ def test_429_with_retry_after_is_honoured(api, fakes, stream):
     assert statuses == [429, 204]
 
 
-def test_an_unknown_person_fails_and_nobody_is_created(api, fakes, stream):
+def test_an_unknown_person_fails_and_nobody_is_created(api, fakes, stream, capsys):
     world = van_world(api, fakes)
     unknown = world.report("9999", "not_home")
     malformed = world.report("NO-SUCH", "not_home")
+    capsys.readouterr()
     stream.deliver("crm_sync_consumer")
+    assert metrics_counted(capsys.readouterr().out) == {"CrmSyncFailed": 2}
     state = world.state_of(unknown, "van")
     assert state["state"] == "failed"
     assert "not in the CRM" in state["last_error"]

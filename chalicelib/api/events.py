@@ -12,7 +12,7 @@ from typing import Any
 
 from chalice import Blueprint, Cron, Rate
 
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 
 bp = Blueprint(__name__)
 
@@ -33,6 +33,8 @@ def process_batch(event: Any, handle_record: Any) -> dict[str, Any]:
             sequence = record.get("dynamodb", {}).get("SequenceNumber")
             logger.exception("stream record failed", extra={"sequence_number": sequence})
             failures.append({"itemIdentifier": sequence})
+    if failures:
+        count("StreamRecordFailures", len(failures))
     return {"batchItemFailures": failures}
 
 
@@ -86,6 +88,7 @@ def audit_consumer(event: Any) -> dict[str, Any]:
         store.write(entry for _sequence, entry in derived)
     except Exception:
         logger.exception("audit records could not be written; the batch is delivered again")
+        count("AuditWriteFailures", len(derived))
         result["batchItemFailures"] += [{"itemIdentifier": seq} for seq, _entry in derived]
     return result
 

@@ -28,7 +28,7 @@ from chalice.app import Request
 
 from chalicelib import errors
 from chalicelib.api.authorizer import session_authorizer
-from chalicelib.observability import log_request, logger
+from chalicelib.observability import count, log_request, logger
 
 if TYPE_CHECKING:
     from chalicelib.logic.access import Principal
@@ -61,6 +61,13 @@ def error_response(
     )
 
 
+def _internal_error() -> Response:
+    """Called handling an unexpected exception: log it, count it, answer a plain 500."""
+    logger.exception("unhandled error")
+    count("UnhandledErrors")
+    return error_response(500, "InternalServerError", "An internal server error occurred.")
+
+
 def translate_errors(view: F) -> F:
     """Turn domain errors raised below a view into Chalice's error responses."""
 
@@ -69,6 +76,7 @@ def translate_errors(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except errors.Throttled as exc:
+            count("Throttled")
             return error_response(
                 429, "TooManyRequestsError", exc.message, {"Retry-After": str(exc.retry_after)}
             )
@@ -77,6 +85,10 @@ def translate_errors(view: F) -> F:
                 if isinstance(exc, domain_type):
                     raise http_type(exc.message) from None
             raise
+        except ChaliceViewError:
+            raise
+        except Exception:  # a bug: logged with its traceback, counted, answered 500
+            return _internal_error()
 
     return wrapper  # type: ignore[return-value]
 
@@ -137,9 +149,8 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     logger.set_correlation_id(rid)
     try:
         response = get_response(event)
-    except Exception:  # a bug below: answer 500 in our shape, and log it
-        logger.exception("unhandled error")
-        response = error_response(500, "InternalServerError", "An internal server error occurred.")
+    except Exception:  # a bug outside a view: the same
+        response = _internal_error()
     response.headers.update(SECURITY_HEADERS)
     response.headers["X-Request-Id"] = rid
     authorizer = (event.context or {}).get("authorizer") or {}

@@ -11,6 +11,7 @@ from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import Membership, Role
 from chalicelib.errors import Forbidden, MfaRequired, NotFound
+from chalicelib.observability import count
 
 
 @dataclass(frozen=True)
@@ -75,4 +76,5 @@ def require(principal: Principal, campaign_id: str, permission: Permission) -> A
             campaign_id=campaign_id,
             values={"permission": permission.value},
         )
+        count("StaffAccess")
     return Access(campaign_id, membership, decision is Decision.ALLOW_AS_STAFF)

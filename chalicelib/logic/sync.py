@@ -55,7 +55,7 @@ from chalicelib.domain import Integration, Page, Report, SyncRecord
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.logic import integrations
 from chalicelib.logic.access import Principal, require
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 
 SYSTEM = "system:crm-sync"
 MAX_ATTEMPTS = 6
@@ -248,6 +248,9 @@ def _missing_report(record: SyncRecord) -> Report:
     )
 
 
+_OUTCOME_METRICS = {"synced": "CrmSynced", "failed": "CrmSyncFailed", "skipped": "CrmSkipped"}
+
+
 def _finish(attempt: Attempt, outcome: Outcome) -> None:
     record = attempt.record
     integrations_dal.finish(
@@ -260,6 +263,7 @@ def _finish(attempt: Attempt, outcome: Outcome) -> None:
         retry_at=outcome.retry_at,
         actor=SYSTEM,
     )
+    count(_OUTCOME_METRICS[outcome.state])
     logger.info(
         "crm sync",
         extra={
