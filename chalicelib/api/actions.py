@@ -52,7 +52,7 @@ def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns/{cid}/actions", methods=["POST"])
+@route(bp, "/campaigns/{cid}/actions", methods=["POST"], idempotent=True)
 def create_action(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
 

@@ -39,7 +39,7 @@ def _campaign(campaign: Campaign, access: Access | None) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns", methods=["POST"])
+@route(bp, "/campaigns", methods=["POST"], idempotent=True)
 def create_campaign(principal: Principal) -> Response:
     from chalicelib.api import schemas
 
@@ -73,7 +73,7 @@ def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     return {**_campaign(campaign, None), "role": domain.Role.ADMIN.value}
 
 
-@route(bp, "/campaigns/{cid}/join-codes", methods=["POST"])
+@route(bp, "/campaigns/{cid}/join-codes", methods=["POST"], idempotent=True)
 def create_join_code(principal: Principal, cid: str) -> Response:
     code = campaigns.create_join_code(principal, cid)
     return Response(

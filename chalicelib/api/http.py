@@ -119,10 +119,17 @@ def principal(request: Request) -> Principal:
 
 
 def route(
-    bp: Blueprint, path: str, *, methods: list[str], public: bool = False, **options: Any
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: list[str],
+    public: bool = False,
+    idempotent: bool = False,
+    **options: Any,
 ) -> Callable[[F], F]:
     """Register a view: errors translated, and (unless public) behind the authorizer,
-    with the signed-in `Principal` passed as its first argument."""
+    with the signed-in `Principal` passed as its first argument. An `idempotent` view
+    honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`)."""
 
     def register(view: F) -> F:
         if public:
@@ -132,7 +139,12 @@ def route(
 
         @functools.wraps(view)
         def with_principal(*args: Any, **kwargs: Any) -> Any:
-            return view(principal(bp.current_request), *args, **kwargs)
+            caller = principal(bp.current_request)
+            request = bp.current_request
+            key = request.headers.get("idempotency-key") if idempotent else None
+            if key is None:
+                return view(caller, *args, **kwargs)
+            return _once(caller, key, request, lambda: view(caller, *args, **kwargs))
 
         bp.route(path, methods=methods, authorizer=session_authorizer, **options)(
             translate_errors(with_principal)
@@ -140,6 +152,24 @@ def route(
         return view
 
     return register
+
+
+def _once(caller: Principal, key: str, request: Request, serve: Callable[[], Any]) -> Response:
+    """Serve a request that carries an idempotency key: a repeat gets the first answer."""
+    from chalicelib.logic import idempotency
+
+    def answer() -> tuple[int, Any]:
+        result = serve()
+        if isinstance(result, Response):
+            return result.status_code, result.body
+        return 200, result
+
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else raw
+    path = str((request.context or {}).get("path") or request.path)
+    done = idempotency.once(caller.user_id, key, (request.method, path, body), answer)
+    headers: dict[str, str | list[str]] = {"Idempotent-Replayed": "true"} if done.replayed else {}
+    return Response(body=done.body, status_code=done.status, headers=headers)
 
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:

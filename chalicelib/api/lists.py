@@ -43,6 +43,7 @@ def _list(voter_list: VoterList) -> dict[str, Any]:
     "/campaigns/{cid}/lists",
     methods=["POST"],
     content_types=["application/json", "text/csv"],
+    idempotent=True,
 )
 def upload_list(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas

@@ -52,7 +52,7 @@ def report_body(report: Report, sync_records: list[SyncRecord] | None = None) ->
     }
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}/reports", methods=["POST"])
+@route(bp, "/campaigns/{cid}/actions/{aid}/reports", methods=["POST"], idempotent=True)
 def file_report(principal: Principal, cid: str, aid: str) -> Response:
     from chalicelib.api import schemas
 

@@ -1,11 +1,13 @@
-"""Ops table: one-time TOTP steps and rate-limit windows (not audited)."""
+"""Ops table: one-time TOTP steps, rate-limit windows, caches and idempotency records
+(not audited)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.dal.models import OpsModel
 
@@ -60,3 +62,66 @@ def put_cached(key: str, value: Any, ttl_seconds: int) -> None:
 
 def drop_cached(key: str) -> None:
     OpsModel(f"CACHE#{key}", "VALUE").delete()
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """What an idempotency key recorded: the request's fingerprint, and its answer once
+    there is one (`status` None while the first request is still being served)."""
+
+    fingerprint: str
+    status: int | None
+    body: Any
+
+
+def _keyed(scope: str) -> OpsModel:
+    return OpsModel(f"IDEMP#{scope}", "REQUEST")
+
+
+def claim_key(
+    scope: str, fingerprint: str, *, expires_at: int, lapses_at: int
+) -> KeyedRequest | None:
+    """Record that the request `scope` names has begun: None when this call claimed it,
+    else what an earlier request with the key recorded.
+
+    One conditional write, so of two requests racing with one key exactly one runs. A claim
+    that was never answered (its process died) lapses at `lapses_at`, an answered one at
+    `expires_at` (also the item's TTL); either may then be claimed again.
+    """
+    now = int(time.time())
+    item = _keyed(scope)
+    item.data = {"fingerprint": fingerprint}
+    item.value = lapses_at  # while it is in progress; 0 once answered
+    item.expires_at = expires_at
+    try:
+        item.save(
+            condition=OpsModel.pk.does_not_exist()
+            | (OpsModel.expires_at < now)
+            | ((OpsModel.value > 0) & (OpsModel.value < now))
+        )
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        try:
+            found = OpsModel.get(item.pk, item.sk, consistent_read=True)
+        except OpsModel.DoesNotExist:  # released between the write and the read
+            return claim_key(scope, fingerprint, expires_at=expires_at, lapses_at=lapses_at)
+        data = found.data or {}
+        return KeyedRequest(str(data.get("fingerprint")), data.get("status"), data.get("body"))
+    return None
+
+
+def answer_key(scope: str, fingerprint: str, status: int, body: Any) -> None:
+    """Keep the answer of the request that claimed the key, for its repeats."""
+    item = _keyed(scope)
+    item.update(
+        actions=[
+            OpsModel.data.set({"fingerprint": fingerprint, "status": status, "body": body}),
+            OpsModel.value.set(0),
+        ]
+    )
+
+
+def release_key(scope: str) -> None:
+    """Forget a claim whose request failed, so that a repeat runs again."""
+    _keyed(scope).delete()
