@@ -7,6 +7,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from chalicelib.lazy import lazy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +48,29 @@ def test_importing_the_app_loads_no_route_logic_and_no_aws_sdk():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_domain_object_loads_only_its_own_module():
+    code = (
+        "import sys\n"
+        "from chalicelib.domain import Role, User\n"
+        "import chalicelib.domain as d\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('chalicelib.domain.'))\n"
+        "print(loaded, User.__module__, d.User is User, Role.ADMIN.value)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == [
+        "['chalicelib.domain.people']",
+        "chalicelib.domain.people",
+        "True",
+        "admin",
+    ]
+
+
+def test_an_unknown_domain_name_is_an_attribute_error():
+    import chalicelib.domain as domain
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        domain.Nope

@@ -1,0 +1,37 @@
+"""Campaigns, their members and join codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import Role
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    settings: dict[str, Any]
+    admin_count: int
+    created_at: str
+    updated_at: str
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    campaign_id: str
+    user_id: str
+    role: Role
+    name: str
+    email: str
+    reports_count: int = 0
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class JoinCode:
+    code: str
+    campaign_id: str
+    expires_at: str

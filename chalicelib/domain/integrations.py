@@ -1,0 +1,31 @@
+"""CRM integrations and each report's sync to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Integration:
+    campaign_id: str
+    provider: str
+    key_hint: str
+    instructions: dict[str, Any]
+    configured_at: str
+    sealed_credentials: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    campaign_id: str
+    report_id: str
+    provider: str
+    state: str
+    attempts: int
+    last_error: str | None
+    retryable: bool
+    next_attempt_at: str | None
+    claim: str | None
+    claimed_until: str | None
+    updated_at: str
