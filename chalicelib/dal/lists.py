@@ -115,10 +115,7 @@ def store_rows(
                 raise ValueError("a list row needs a row id and an external id")
             row_id = {"S": row.row_id}
             external_id = {"S": row.external_id}
-            item: dict[str, Any] = {
-                "pk": row_pk,
-                "sk": {"S": f"ROW#{row.row_id}"},
-                "entity": row_entity,
+            shared = {  # what the row and its match keys both carry
                 "created_at": stamp,
                 "updated_at": stamp,
                 "updated_by": by,
@@ -127,6 +124,12 @@ def store_rows(
                 "row_id": row_id,
                 "external_id": external_id,
                 **extra,
+            }
+            item: dict[str, Any] = {
+                "pk": row_pk,
+                "sk": {"S": f"ROW#{row.row_id}"},
+                "entity": row_entity,
+                **shared,
             }
             for name, value in (
                 ("first_name", row.first_name),
@@ -139,19 +142,7 @@ def store_rows(
             yield item
             key_sk = {"S": f"{list_id}#{row.row_id}"}
             for key in entry.keys:
-                yield {
-                    "pk": {"S": key_prefix + key},
-                    "sk": key_sk,
-                    "entity": key_entity,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                    "updated_by": by,
-                    "campaign_id": campaign,
-                    "list_id": listed,
-                    "row_id": row_id,
-                    "external_id": external_id,
-                    **extra,
-                }
+                yield {"pk": {"S": key_prefix + key}, "sk": key_sk, "entity": key_entity, **shared}
 
     return batch.write(config.settings().main_table, puts=items())
 
