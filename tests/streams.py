@@ -3,11 +3,26 @@ stream handlers through chalice's test client, shaped as Lambda shapes them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 
 from devstack.streams import lambda_records
+
+
+def broken_copy(record: dict[str, Any], sequence: str, **image: Any) -> dict[str, Any]:
+    """A copy of `record` under another sequence number, its NewImage changed by `image`
+    (a value of None removes the attribute): a record its handler cannot take."""
+    copy: dict[str, Any] = json.loads(json.dumps(record, default=str))
+    copy["dynamodb"]["SequenceNumber"] = sequence
+    new_image = copy["dynamodb"]["NewImage"]
+    for name, value in image.items():
+        if value is None:
+            new_image.pop(name, None)
+        else:
+            new_image[name] = value
+    return copy
 
 
 class StreamTap:

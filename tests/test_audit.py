@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.crm import FakeVan
 from tests.helpers import PASSWORD, admin_with_mfa, create_campaign, join, volunteer
+from tests.streams import broken_copy
 
 
 def _all_audit(stack) -> list[dict[str, Any]]:
@@ -230,9 +231,7 @@ def test_a_bad_record_fails_alone(api, stream, stack):
     admin = admin_with_mfa(api)
     create_campaign(api, admin)
     records = stream.read()
-    broken = json.loads(json.dumps(records[0], default=str))
-    broken["dynamodb"]["SequenceNumber"] = "424242"
-    broken["dynamodb"]["NewImage"]["entity"] = {"S": "mystery"}
+    broken = broken_copy(records[0], "424242", entity={"S": "mystery"})
     result = stream.deliver("audit_consumer", [broken, *records])
     assert result == {"batchItemFailures": [{"itemIdentifier": "424242"}]}
     stream_changes = [i for i in _all_audit(stack) if not i["event"].startswith("auth.")]

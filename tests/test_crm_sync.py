@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
 from tests.helpers import admin_with_mfa, create_campaign, join, metrics_counted, volunteer
+from tests.streams import broken_copy
 
 SURVEY = {
     "type": "canvass",
@@ -501,10 +502,7 @@ def test_one_bad_record_fails_alone(api, fakes, stream):
         for r in records
         if r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"]["entity"]["S"] == "report"
     )
-    broken = json.loads(json.dumps(inserted, default=str))
-    broken["dynamodb"]["SequenceNumber"] = "999999999"
-    broken["dynamodb"]["NewImage"]["entity"] = {"S": "report"}
-    broken["dynamodb"]["NewImage"].pop("campaign_id")
+    broken = broken_copy(inserted, "999999999", campaign_id=None)
     result = stream.deliver("crm_sync_consumer", [*records, broken])
     assert result == {"batchItemFailures": [{"itemIdentifier": "999999999"}]}
     assert len(fakes["van"].canvass_responses) == 1

@@ -35,6 +35,14 @@ def test_a_module_is_imported_when_first_used_and_only_once(tmp_path, monkeypatc
     assert "loaded" in repr(module) and "not" not in repr(module)
 
 
+def _fresh_python(code: str) -> str:
+    """What `code` prints, run in a new interpreter at the project's root."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 def test_importing_the_app_loads_no_route_logic_and_no_aws_sdk():
     """Cold start: /health needs none of it; a route loads its own logic when called."""
     code = (
@@ -44,10 +52,8 @@ def test_importing_the_app_loads_no_route_logic_and_no_aws_sdk():
         "if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]", out.stdout
+    out = _fresh_python(code)
+    assert out.strip() == "[]", out
 
 
 def test_a_domain_object_loads_only_its_own_module():
@@ -58,10 +64,7 @@ def test_a_domain_object_loads_only_its_own_module():
         "loaded = sorted(m for m in sys.modules if m.startswith('chalicelib.domain.'))\n"
         "print(loaded, User.__module__, d.User is User, Role.ADMIN.value)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == [
+    assert _fresh_python(code).split() == [
         "['chalicelib.domain.people']",
         "chalicelib.domain.people",
         "True",

@@ -19,15 +19,14 @@ from tests.helpers import (
     sign_up,
     volunteer,
 )
+from tests.streams import broken_copy
 
 
 def test_a_failing_stream_record_is_counted_as_the_invocation_ends(api, stream, capsys):
     admin = admin_with_mfa(api)
     create_campaign(api, admin)
     records = stream.read()
-    broken = json.loads(json.dumps(records[0], default=str))
-    broken["dynamodb"]["SequenceNumber"] = "424242"
-    broken["dynamodb"]["NewImage"]["entity"] = {"S": "mystery"}
+    broken = broken_copy(records[0], "424242", entity={"S": "mystery"})
     capsys.readouterr()
 
     assert stream.deliver("audit_consumer", [broken, *records])["batchItemFailures"]
