@@ -40,7 +40,9 @@ def fakes(stack, monkeypatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("VAN_API_URL", van.url)
         monkeypatch.setenv("PDI_API_URL", pdi.url)
         monkeypatch.setenv("SALSA_API_URL", salsa.url)
-        monkeypatch.setenv("CRM_READ_TIMEOUT", "0.5")
+        # well above the fakes' set delays (at most 0.5 s), even on a loaded machine, and below
+        # the 3 s of `slow_next` in the tests of a timeout
+        monkeypatch.setenv("CRM_READ_TIMEOUT", "2")
         config.reset()
         yield {"van": van, "pdi": pdi, "salsa": salsa}
         for fake in (van, pdi, salsa):
@@ -418,7 +420,7 @@ def test_a_timeout_after_sending_is_never_retried_by_itself(api, fakes, stream, 
 
     monkeypatch.setattr(sync, "BACKOFF_BASE", 0)
     world = van_world(api, fakes)
-    fakes["van"].slow_next(2.0, path=r"/people/\d+/canvassResponses")
+    fakes["van"].slow_next(3.0, path=r"/people/\d+/canvassResponses")
     report_id = world.report("1001", "not_home")
     stream.deliver("crm_sync_consumer")
     state = world.state_of(report_id, "van")
@@ -571,11 +573,11 @@ def test_a_batch_is_sent_from_several_threads(api, fakes, stream):
     for van_id in ("1001", "1002", "1003"):
         world.report(van_id, "not_home")
     fakes["van"].clear_calls()
-    fakes["van"].set_delay(0.3)
+    fakes["van"].set_delay(0.5)
     stream.deliver("crm_sync_consumer")
     arrivals = sorted(c.at for c in fakes["van"].calls_to("POST", r"/people/\d+/canvassResponses"))
     assert len(arrivals) == 3
-    assert arrivals[-1] - arrivals[0] < 0.3  # not one after the other
+    assert arrivals[-1] - arrivals[0] < 0.5  # not one after the other (that takes 1 s or more)
     assert {s["state"] for s in world.sync_states()} == {"synced"}
 
 
