@@ -7,48 +7,27 @@
 from __future__ import annotations
 
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.proc import free_port  # noqa: E402
+from devstack.child import start  # noqa: E402
 
 RUNS = int(os.environ.get("RUNS", "3"))
 
 
 def one_run() -> float:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    stack = start()
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "The API is ready on" in line:
-                break
-        else:
-            raise SystemExit("the stack did not start")
-        ready = time.perf_counter() - started
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+        with urllib.request.urlopen(f"{stack.base_url}/health", timeout=5) as reply:
             assert reply.status == 200
-        return ready
+        return stack.ready_after
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        stack.stop()
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from devstack import child
 from devstack.scheduler import Scheduler
 from devstack.stack import ROOT, Emulator, apply, base_environment, provision
 from devstack.streams import StreamPoller
@@ -106,7 +107,7 @@ def main() -> int:
     demo = None if os.environ.get("SEED", "true") == "false" else seed(base)
     elapsed = time.monotonic() - started
 
-    print(f"\nThe API is ready on {base} (started in {elapsed:.1f} s)", flush=True)
+    print(f"\n{child.READY} {base} (started in {elapsed:.1f} s)", flush=True)
     print(f"  AWS emulator: {emulator.endpoint}  (region {env['AWS_DEFAULT_REGION']})")
     if demo:
         print("  Demo data:")
@@ -118,7 +119,7 @@ def main() -> int:
         print(f"    action     {demo.action_id}  (live)")
     print("  Try: curl -s " + base + "/health", flush=True)
     print(f"  Operator commands on this stack: set -a; . {env_file}; set +a", flush=True)
-    print("Ctrl-C stops everything.", flush=True)
+    print(child.BANNER_END, flush=True)
 
     while not stopping:
         time.sleep(0.2)

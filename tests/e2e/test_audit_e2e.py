@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from tests.e2e.conftest import ROOT
+from devstack.child import ROOT
 from tests.helpers import PASSWORD, admin_with_mfa, create_campaign, join, volunteer
 
 

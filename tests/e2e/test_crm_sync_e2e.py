@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import LocalStack, start_stack
+from devstack.child import LocalStack, start
 from tests.fakes.crm import FakeVan
 from tests.helpers import Api, admin_with_mfa, create_campaign, http_transport, join, volunteer
 
@@ -21,7 +21,7 @@ def van() -> Iterator[FakeVan]:
 
 @pytest.fixture(scope="module")
 def stack_with_van(van: FakeVan) -> Iterator[LocalStack]:
-    stack = start_stack({"VAN_API_URL": van.url, "SEED": "false"})
+    stack = start({"VAN_API_URL": van.url, "SEED": "false"})
     yield stack
     stack.stop()
 

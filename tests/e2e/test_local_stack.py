@@ -6,8 +6,8 @@ import time
 
 import pyotp
 
+from devstack.child import start
 from devstack.proc import listening
-from tests.e2e.conftest import start_stack
 from tests.helpers import admin_with_mfa, create_campaign, volunteer
 
 
@@ -68,7 +68,7 @@ def test_new_users_over_http(http_api):
 
 
 def test_sigterm_stops_everything():
-    stack = start_stack({"SEED": "false"})
+    stack = start({"SEED": "false"})
     assert listening(stack.port) and listening(stack.emulator_port)
     assert stack.stop() == 0, "".join(stack.output[-80:])
     time.sleep(0.5)
