@@ -1,13 +1,16 @@
-"""Cold start: import the app and answer a first request, in fresh processes.
+"""Cold start: import a Lambda handler and answer a first event, in fresh processes.
 
-Two first requests, each in fresh processes of its own:
+Three first events, each in fresh processes of its own:
 - GET /health, which needs no AWS at all;
 - GET /me, as API Gateway hands it on after the authorizer: the caller's profile read
-  from DynamoDB (GetItem) and their memberships (Query on gsi1), on the embedded emulator.
+  from DynamoDB (GetItem) and their memberships (Query on gsi1), on the embedded emulator;
+- the authorizer (a Lambda function of its own, `chalicelib.api.authorizer`) given a
+  signed-in caller's access token: the pool's JWKS fetched, the token verified, the
+  server-side session read (GetItem).
 
-Beside the app, the floor: a bare Chalice app that imports boto3 and answers the same
-requests, GET /me with the same two calls through a plain boto3 client. Goal: the app at
-most 1.3x the floor. Prints medians over RUNS processes of each kind.
+Beside each, the floor: a bare Chalice app (or a bare authorizer function) that imports
+boto3 (and PyJWT) and does the same work through a plain boto3 client. Goal: ours at most
+1.3x the floor. Prints medians over RUNS processes of each kind.
 
     .venv/bin/python bench/cold_start.py
 """
@@ -62,7 +65,7 @@ MEASURE = """
 import json, sys, time
 started = time.perf_counter()
 sys.path.insert(0, {root!r})
-from {module} import app
+from {module} import {handler} as handler
 imported = time.perf_counter()
 
 class Context:
@@ -71,11 +74,12 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
     aws_request_id = "bench"
 
-response = app(json.loads({event!r}), Context())
+response = handler(json.loads({event!r}), Context())
 answered = time.perf_counter()
-assert response["statusCode"] == 200, response
-body = json.loads(response["body"])
-assert body.get({check!r}) == {expected!r}, body
+if "statusCode" in response:  # an API answer; an authorizer's is the policy itself
+    assert response["statusCode"] == 200, response
+    response = json.loads(response["body"])
+assert response.get({check!r}) == {expected!r}, response
 print(json.dumps({{"import": imported - started, "first": answered - started}}))
 """
 
@@ -118,11 +122,61 @@ def me():
 """
 
 
+FLOOR_AUTHORIZER = """
+import json
+import os
+import urllib.request
+
+import boto3
+import jwt
+
+
+def authorize(event, context):
+    token = event["authorizationToken"].partition(" ")[2]
+    with urllib.request.urlopen(os.environ["JWKS_URL"], timeout=5) as response:
+        keys = {k["kid"]: jwt.PyJWK.from_dict(k).key for k in json.load(response)["keys"]}
+    claims = jwt.decode(
+        token,
+        keys[jwt.get_unverified_header(token)["kid"]],
+        algorithms=["RS256"],
+        issuer=os.environ["TOKEN_ISSUER"],
+    )
+    session = boto3.client("dynamodb").get_item(
+        TableName=os.environ["SESSIONS_TABLE"],
+        Key={"pk": {"S": "SESSION#" + claims["origin_jti"]}},
+        ConsistentRead=True,
+    )["Item"]
+    assert session["user_id"]["S"] == claims["sub"]
+    return {
+        "principalId": claims["sub"],
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
+            ],
+        },
+        "context": {"authenticated": "true"},
+    }
+"""
+
+# (module, handler) of what is measured, ours and the floor's, per kind of event
+APP = ("app", "app")
+FLOOR = ("floor_app", "app")
+AUTHORIZER = ("chalicelib.api.authorizer", "session_authorizer")
+FLOOR_AUTHORIZER_HANDLER = ("floor_authorizer", "authorize")
+
+
 def _run(
-    module: str, root: str, request: dict[str, Any], check: tuple[str, str]
+    target: tuple[str, str], root: str, request: dict[str, Any], check: tuple[str, str]
 ) -> dict[str, float]:
+    module, handler = target
     script = MEASURE.format(
-        root=root, module=module, event=json.dumps(request), check=check[0], expected=check[1]
+        root=root,
+        module=module,
+        handler=handler,
+        event=json.dumps(request),
+        check=check[0],
+        expected=check[1],
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     wall_start = time.perf_counter()
@@ -146,22 +200,33 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs) * 1000
 
 
-def _volunteer() -> str:
-    """A signed-up volunteer on the emulator, created through the app: their user id."""
+def _volunteer() -> tuple[str, str]:
+    """A volunteer signed up and signed in on the emulator, through the app: their user id
+    and access token."""
     from chalice.test import Client
 
     from app import app
 
+    headers = {"Content-Type": "application/json"}
+    person = {"email": "bench@example.org", "password": "Bench-Password-1"}
     with Client(app) as client:
         reply = client.http.post(
-            "/auth/signup",
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(
-                {"email": "bench@example.org", "password": "Bench-Password-1", "name": "Bench"}
-            ),
+            "/auth/signup", headers=headers, body=json.dumps({**person, "name": "Bench"})
         )
-    assert reply.status_code == 201, reply.body
-    return str(json.loads(reply.body)["user_id"])
+        assert reply.status_code == 201, reply.body
+        user_id = str(json.loads(reply.body)["user_id"])
+        reply = client.http.post("/auth/login", headers=headers, body=json.dumps(person))
+        assert reply.status_code == 200, reply.body
+    return user_id, str(json.loads(reply.body)["access_token"])
+
+
+def authorizer_event(token: str) -> dict[str, Any]:
+    """API Gateway's TOKEN authorizer event for GET /me."""
+    return {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:bench/api/GET/me",
+    }
 
 
 def main() -> None:
@@ -173,7 +238,12 @@ def main() -> None:
         env = base_environment(emulator.endpoint, stage="bench")
         env.update(provision(env))
         apply(env)  # os.environ too: the measured processes inherit it
-        user_id = _volunteer()
+        user_id, token = _volunteer()
+        from chalicelib.config import settings
+
+        # spelt out for the floor, which does not derive them as the app's settings do
+        os.environ["TOKEN_ISSUER"] = settings().token_issuer
+        os.environ["SESSIONS_TABLE"] = settings().sessions_table
         me = event(
             "/me",
             {
@@ -184,8 +254,14 @@ def main() -> None:
             },
         )
         requests = {
-            "GET /health": (event("/health"), ("status", "ok")),
-            "GET /me": (me, ("user_id", user_id)),
+            "GET /health": (APP, FLOOR, event("/health"), ("status", "ok")),
+            "GET /me": (APP, FLOOR, me, ("user_id", user_id)),
+            "authorizer": (
+                AUTHORIZER,
+                FLOOR_AUTHORIZER_HANDLER,
+                authorizer_event(token),
+                ("principalId", user_id),
+            ),
         }
         results = {name: _measure(*request) for name, request in requests.items()}
     finally:
@@ -209,17 +285,21 @@ def main() -> None:
 
 
 def _measure(
-    request: dict[str, Any], check: tuple[str, str]
+    target: tuple[str, str],
+    floor_target: tuple[str, str],
+    request: dict[str, Any],
+    check: tuple[str, str],
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     with tempfile.TemporaryDirectory() as floor_dir:
         (Path(floor_dir) / "floor_app.py").write_text(FLOOR_APP)
+        (Path(floor_dir) / "floor_authorizer.py").write_text(FLOOR_AUTHORIZER)
         # one warm-up each, so both read their files from the page cache
-        _run("floor_app", floor_dir, request, check)
-        _run("app", str(ROOT), request, check)
+        _run(floor_target, floor_dir, request, check)
+        _run(target, str(ROOT), request, check)
         floor, ours = [], []
         for _ in range(RUNS):  # alternating, so a busy moment hits both alike
-            floor.append(_run("floor_app", floor_dir, request, check))
-            ours.append(_run("app", str(ROOT), request, check))
+            floor.append(_run(floor_target, floor_dir, request, check))
+            ours.append(_run(target, str(ROOT), request, check))
     return floor, ours
 
 

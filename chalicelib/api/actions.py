@@ -16,7 +16,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.domain import Action
     from chalicelib.logic import actions
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     actions = lazy("chalicelib.logic.actions")
 

@@ -12,7 +12,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.audit.store import AuditRecord
     from chalicelib.logic import audit
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     audit = lazy("chalicelib.logic.audit")
 

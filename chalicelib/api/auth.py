@@ -18,7 +18,7 @@ from chalicelib.logic.normalize import phone_e164
 if TYPE_CHECKING:
     from chalicelib.auth.cognito import Tokens
     from chalicelib.logic import auth_flows
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     auth_flows = lazy("chalicelib.logic.auth_flows")
 

@@ -18,9 +18,9 @@ from chalicelib.lazy import lazy
 from chalicelib.observability import log_auth
 
 if TYPE_CHECKING:
-    from chalicelib.logic import auth_flows
+    from chalicelib.logic import principal
 else:
-    auth_flows = lazy("chalicelib.logic.auth_flows")
+    principal = lazy("chalicelib.logic.principal")
 
 bp = Blueprint(__name__)
 
@@ -33,17 +33,17 @@ def session_authorizer(auth_request: AuthRequest) -> AuthResponse:
         reason = "the Authorization header must be 'Bearer <access_token>'"
     else:
         try:
-            principal = auth_flows.authenticate(token.strip())
+            caller = principal.authenticate(token.strip())
         except NotAuthenticated as exc:
             reason = exc.message
         else:
             return AuthResponse(
                 routes=["*"],
-                principal_id=principal.user_id,
+                principal_id=caller.user_id,
                 context={
                     "authenticated": "true",
-                    "session_id": principal.session_id,
-                    "mfa": "true" if principal.mfa else "false",
+                    "session_id": caller.session_id,
+                    "mfa": "true" if caller.mfa else "false",
                 },
             )
     log_auth("token", "failure", reason)

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from chalicelib import domain
     from chalicelib.domain import Campaign
     from chalicelib.logic import campaigns
-    from chalicelib.logic.access import Access, Principal
+    from chalicelib.logic.access import Access
+    from chalicelib.logic.principal import Principal
 else:
     campaigns = lazy("chalicelib.logic.campaigns")
     domain = lazy("chalicelib.domain")

@@ -31,7 +31,7 @@ from chalicelib.api.authorizer import session_authorizer
 from chalicelib.observability import count, log_request, logger
 
 if TYPE_CHECKING:
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,7 +106,7 @@ def source_ip(request: Request) -> str | None:
 
 def principal(request: Request) -> Principal:
     """The caller the authorizer vouched for; 401 for a bad or ended session."""
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 
     context = (request.context or {}).get("authorizer") or {}
     if context.get("authenticated") != "true" or not context.get("session_id"):

@@ -16,7 +16,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.domain import Integration, SyncRecord
     from chalicelib.logic import integrations, sync
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     integrations = lazy("chalicelib.logic.integrations")
     sync = lazy("chalicelib.logic.sync")

@@ -17,7 +17,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.domain import VoterList
     from chalicelib.logic import lists
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     lists = lazy("chalicelib.logic.lists")
 

@@ -17,7 +17,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.domain import Contact
     from chalicelib.logic import contacts, me, reports
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     contacts = lazy("chalicelib.logic.contacts")
     me = lazy("chalicelib.logic.me")

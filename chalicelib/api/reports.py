@@ -16,7 +16,7 @@ from chalicelib.lazy import lazy
 if TYPE_CHECKING:
     from chalicelib.domain import Report, SyncRecord
     from chalicelib.logic import reports, sync
-    from chalicelib.logic.access import Principal
+    from chalicelib.logic.principal import Principal
 else:
     reports = lazy("chalicelib.logic.reports")
     sync = lazy("chalicelib.logic.sync")

@@ -11,16 +11,8 @@ from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import Membership, Role
 from chalicelib.errors import Forbidden, MfaRequired, NotFound
+from chalicelib.logic.principal import Principal
 from chalicelib.observability import count
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in caller, as the authorizer vouched for them."""
-
-    user_id: str
-    session_id: str
-    mfa: bool
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from chalicelib.dal import actions as actions_dal
 from chalicelib.dal.common import new_id, now_iso
 from chalicelib.domain import Action, Page, Question, Response
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.logic.access import Access, Principal, require
+from chalicelib.logic.access import Access, require
+from chalicelib.logic.principal import Principal
 
 _NO_ACTION = "no such action"
 

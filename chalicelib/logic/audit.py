@@ -9,7 +9,8 @@ from chalicelib.audit import store
 from chalicelib.auth.policy import Permission
 from chalicelib.domain import Page
 from chalicelib.errors import InvalidInput
-from chalicelib.logic.access import Principal, require
+from chalicelib.logic.access import require
+from chalicelib.logic.principal import Principal
 
 
 def _since(value: str | None) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib import crypto
 from chalicelib.audit import store as audit_store
-from chalicelib.auth import cognito, tokens, totp
+from chalicelib.auth import cognito, totp
 from chalicelib.auth.cognito import Tokens
 from chalicelib.config import settings
 from chalicelib.dal import ops, sessions
@@ -17,7 +17,7 @@ from chalicelib.dal import users as users_dal
 from chalicelib.domain import User
 from chalicelib.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from chalicelib.logic import throttle
-from chalicelib.logic.access import Principal
+from chalicelib.logic.principal import Principal
 from chalicelib.observability import log_auth
 
 SESSION_TTL = 30 * 24 * 3600  # as long as the pool's refresh tokens live
@@ -175,17 +175,6 @@ def refresh(refresh_token: str, source_ip: str | None) -> Tokens:
 def logout(principal: Principal) -> None:
     sessions.revoke(principal.session_id)
     _note("logout", "success", user_id=principal.user_id)
-
-
-def authenticate(access_token: str) -> Principal:
-    """The authorizer's check: a valid token of a live, unrevoked session."""
-    claims = tokens.verify_access_token(access_token)
-    session = sessions.get_session(str(claims["origin_jti"]))
-    if session is None or session.revoked or session.expires_at < time.time():
-        raise NotAuthenticated("the session has ended; sign in again")
-    if session.user_id != claims["sub"]:
-        raise NotAuthenticated("the token does not belong to this session")
-    return Principal(user_id=session.user_id, session_id=session.session_id, mfa=session.mfa)
 
 
 def start_totp_enrolment(principal: Principal) -> tuple[str, str]:

@@ -13,7 +13,8 @@ from chalicelib.dal import users as users_dal
 from chalicelib.dal.common import iso, new_id, now
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role
 from chalicelib.errors import Forbidden, NotAuthenticated, NotFound
-from chalicelib.logic.access import Access, Principal, require, require_global
+from chalicelib.logic.access import Access, require, require_global
+from chalicelib.logic.principal import Principal
 
 JOIN_CODE_TTL = timedelta(days=7)
 _JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes (0/O, 1/I/L)

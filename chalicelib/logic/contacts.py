@@ -19,7 +19,7 @@ from chalicelib.dal import users as users_dal
 from chalicelib.domain import Contact, Page, SyncResult
 from chalicelib.errors import InvalidInput
 from chalicelib.logic import matching, normalize
-from chalicelib.logic.access import Principal
+from chalicelib.logic.principal import Principal
 
 MAX_CONTACTS_PER_SYNC = 5000
 MAX_VALUES_PER_CONTACT = 50

@@ -13,7 +13,8 @@ from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
 from chalicelib.domain import REPORT_RESULTS, Integration
 from chalicelib.errors import InvalidInput, NotFound, Refused
-from chalicelib.logic.access import Principal, require
+from chalicelib.logic.access import require
+from chalicelib.logic.principal import Principal
 
 CATALOG_TTL = 600  # seconds
 

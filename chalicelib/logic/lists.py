@@ -19,7 +19,8 @@ from chalicelib.dal.lists import RowToStore
 from chalicelib.domain import PROVIDERS, ListRow, Page, VoterList
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching, normalize
-from chalicelib.logic.access import Principal, require
+from chalicelib.logic.access import require
+from chalicelib.logic.principal import Principal
 
 MAX_ROWS = 50_000
 MAX_REPORTED_PROBLEMS = 100

@@ -8,7 +8,7 @@ from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import Membership, User
 from chalicelib.errors import NotAuthenticated
-from chalicelib.logic.access import Principal
+from chalicelib.logic.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from chalicelib.dal.common import new_id, now_iso
 from chalicelib.domain import Action, Page, Report
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logic import lists, matching
-from chalicelib.logic.access import Principal, require
+from chalicelib.logic.access import require
+from chalicelib.logic.principal import Principal
 
 
 def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -54,7 +54,8 @@ from chalicelib.dal.common import now_iso
 from chalicelib.domain import Integration, Page, Report, SyncRecord
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.logic import integrations
-from chalicelib.logic.access import Principal, require
+from chalicelib.logic.access import require
+from chalicelib.logic.principal import Principal
 from chalicelib.observability import count, logger
 
 SYSTEM = "system:crm-sync"

@@ -1,0 +1,35 @@
+"""Who the caller is: the authorizer's check of an access token and its session.
+
+Kept apart from sign-in (`auth_flows`) and from the policy questions (`access`): the
+authorizer is a Lambda function of its own, and its cold start loads only this module,
+the token check and the sessions table's data access.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from chalicelib.auth import tokens
+from chalicelib.dal import sessions
+from chalicelib.errors import NotAuthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in caller, as the authorizer vouched for them."""
+
+    user_id: str
+    session_id: str
+    mfa: bool
+
+
+def authenticate(access_token: str) -> Principal:
+    """The authorizer's check: a valid token of a live, unrevoked session."""
+    claims = tokens.verify_access_token(access_token)
+    session = sessions.get_session(str(claims["origin_jti"]))
+    if session is None or session.revoked or session.expires_at < time.time():
+        raise NotAuthenticated("the session has ended; sign in again")
+    if session.user_id != claims["sub"]:
+        raise NotAuthenticated("the token does not belong to this session")
+    return Principal(user_id=session.user_id, session_id=session.session_id, mfa=session.mfa)
