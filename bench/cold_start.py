@@ -238,7 +238,9 @@ def main() -> None:
         env = base_environment(emulator.endpoint, stage="bench")
         env.update(provision(env))
         apply(env)  # os.environ too: the measured processes inherit it
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # this process's sign-up, not printed
         user_id, token = _volunteer()
+        del os.environ["POWERTOOLS_LOG_LEVEL"]  # the measured processes log as deployed
         from chalicelib.config import settings
 
         # spelt out for the floor, which does not derive them as the app's settings do
