@@ -35,6 +35,7 @@ class LocalStack:
     base_url: str = ""
     ready_after: float = 0.0  # seconds from starting the process to its ready line
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = field(default=None, repr=False)  # drains its output
 
     def value(self, label: str) -> str:
         """The word printed after `label` (a regular expression) in the banner."""
@@ -45,8 +46,8 @@ class LocalStack:
         raise KeyError(label)
 
     def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM, then its exit status. A stack that does not stop in time prints its
-        threads' stacks (SIGUSR1) and is killed."""
+        """SIGTERM, then its exit status, once all it printed is in `output`. A stack that
+        does not stop in time prints its threads' stacks (SIGUSR1) and is killed."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -56,6 +57,8 @@ class LocalStack:
                 time.sleep(1)
                 self.process.kill()
                 self.process.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=10)  # the pipe's end follows the process's
         return int(self.process.returncode)
 
 
@@ -99,7 +102,8 @@ def start(extra_env: dict[str, str] | None = None, timeout: float = 90.0) -> Loc
         stack.stop()
         raise RuntimeError("the local stack did not start:\n" + "".join(stack.output[-40:]))
     # keep draining its output, so the process never blocks on a full pipe
-    threading.Thread(target=_drain, args=(process, stack.output), daemon=True).start()
+    stack.reader = threading.Thread(target=_drain, args=(process, stack.output), daemon=True)
+    stack.reader.start()
     return stack
 
 
