@@ -3,6 +3,12 @@
 Everything that differs between AWS, the local stack and the tests is here. Call
 `settings()` where a value is needed; `reset()` (tests, the local stack) forgets
 the cached copy so a changed environment is read again.
+
+The two secrets (`app_secret()`, `client_secret()`) are not settings: a deployed function
+is given the ARN of each (`APP_SECRET_ARN`, `USER_POOL_CLIENT_SECRET_ARN`) and reads it
+from Secrets Manager on first use, once per container; only a process outside Lambda
+(the tests, a benchmark) may pass the value itself in `APP_SECRET` or
+`USER_POOL_CLIENT_SECRET`.
 """
 
 from __future__ import annotations
@@ -27,11 +33,9 @@ class Settings:
     log_bucket: str
     user_pool_id: str
     user_pool_client_id: str
-    user_pool_client_secret: str
     jwks_url: str
     token_issuer: str
     kms_key_id: str
-    app_secret: bytes
     auto_confirm_signup: bool
     default_phone_region: str
     totp_issuer: str
@@ -41,10 +45,8 @@ class Settings:
     log_group_name: str
     crm_read_timeout: float
 
-    def __repr__(self) -> str:  # never print secrets
+    def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        shown["user_pool_client_secret"] = "***"
-        shown["app_secret"] = "***"
         return f"Settings({shown})"
 
 
@@ -84,9 +86,6 @@ def _load() -> Settings:
     stage = _env("STAGE", "local")
     prefix = _env("TABLE_PREFIX", f"vo-{stage}")
     pool_id = _env("USER_POOL_ID")
-    secret = _env("APP_SECRET")
-    if len(secret) < 32:
-        raise ConfigError("setting APP_SECRET must be at least 32 characters")
     phone_region = _env("DEFAULT_PHONE_REGION", "US").upper()
     if len(phone_region) != 2 or not phone_region.isalpha():
         raise ConfigError("setting DEFAULT_PHONE_REGION must be a two-letter region code")
@@ -100,14 +99,12 @@ def _load() -> Settings:
         log_bucket=_env("LOG_BUCKET", f"{prefix}-logs"),
         user_pool_id=pool_id,
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
-        user_pool_client_secret=_env("USER_POOL_CLIENT_SECRET"),
         jwks_url=_env(
             "JWKS_URL",
             f"https://cognito-idp.{region}.amazonaws.com/{pool_id}/.well-known/jwks.json",
         ),
         token_issuer=_env("TOKEN_ISSUER", f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"),
         kms_key_id=_env("KMS_KEY_ID"),
-        app_secret=secret.encode(),
         auto_confirm_signup=_flag("AUTO_CONFIRM_SIGNUP", stage == "local"),
         default_phone_region=phone_region,
         totp_issuer=_env("TOTP_ISSUER", "Volunteer Organizer"),
@@ -126,5 +123,36 @@ def settings() -> Settings:
     return _load()
 
 
+def _secret(name: str) -> str:
+    """The secret named by `<name>_ARN` (from Secrets Manager), or, outside Lambda only,
+    the value of `<name>` itself."""
+    secret_arn = os.environ.get(f"{name}_ARN")
+    if secret_arn:
+        from chalicelib import aws
+
+        value = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)
+        return str(value["SecretString"])
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigError(f"setting {name}_ARN is required (no secret in the environment)")
+    return _env(name)
+
+
+@lru_cache(maxsize=1)
+def app_secret() -> bytes:
+    """Keys the cursors and the match hashes."""
+    secret = _secret("APP_SECRET")
+    if len(secret) < 32:
+        raise ConfigError("setting APP_SECRET must be at least 32 characters")
+    return secret.encode()
+
+
+@lru_cache(maxsize=1)
+def client_secret() -> str:
+    """The secret of the backend's confidential user pool client."""
+    return _secret("USER_POOL_CLIENT_SECRET")
+
+
 def reset() -> None:
     settings.cache_clear()
+    app_secret.cache_clear()
+    client_secret.cache_clear()

@@ -210,9 +210,14 @@ def provision(env: dict[str, str]) -> dict[str, str]:
 
     s3 = client(env, "s3")
     bucket_props = resources("AWS::S3::Bucket")["LogBucket"]
-    s3.create_bucket(Bucket=env["LOG_BUCKET"])
+    s3.create_bucket(Bucket=env["LOG_BUCKET"], ObjectLockEnabledForBucket=True)
     s3.put_bucket_versioning(
         Bucket=env["LOG_BUCKET"], VersioningConfiguration={"Status": "Enabled"}
+    )
+    lock = bucket_props["ObjectLockConfiguration"]
+    s3.put_object_lock_configuration(
+        Bucket=env["LOG_BUCKET"],
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": lock["Rule"]},
     )
     s3.put_bucket_lifecycle_configuration(
         Bucket=env["LOG_BUCKET"],
@@ -242,13 +247,23 @@ def provision(env: dict[str, str]) -> dict[str, str]:
         PreventUserExistenceErrors=client_props["PreventUserExistenceErrors"],
         EnableTokenRevocation=True,
     )["UserPoolClient"]
+    # the secrets live in Secrets Manager, as in AWS: the app is given their ARNs
+    sm = client(env, "secretsmanager")
+    app_secret_arn = sm.create_secret(
+        Name=f"vo-{env['STAGE']}/app-secret",
+        SecretString=env.get("APP_SECRET") or secrets.token_urlsafe(48),
+    )["ARN"]
+    client_secret_arn = sm.create_secret(
+        Name=f"vo-{env['STAGE']}/user-pool-client-secret",
+        SecretString=app_client["ClientSecret"],
+    )["ARN"]
     return {
         "KMS_KEY_ID": key_id,
         "USER_POOL_ID": pool_id,
         "USER_POOL_CLIENT_ID": app_client["ClientId"],
-        "USER_POOL_CLIENT_SECRET": app_client["ClientSecret"],
+        "USER_POOL_CLIENT_SECRET_ARN": client_secret_arn,
         "JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",
-        "APP_SECRET": env.get("APP_SECRET") or secrets.token_urlsafe(48),
+        "APP_SECRET_ARN": app_secret_arn,
     }
 
 

@@ -89,10 +89,32 @@ def _snapshot(stack, prefix="audit/"):
 
 
 def _wipe(stack, prefix="audit/"):
+    """Erase every version, as only an operator allowed to bypass the Object Lock can."""
     s3 = _s3()
     versions = s3.list_object_versions(Bucket=_bucket(stack), Prefix=prefix)
     for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-        s3.delete_object(Bucket=_bucket(stack), Key=v["Key"], VersionId=v["VersionId"])
+        s3.delete_object(
+            Bucket=_bucket(stack),
+            Key=v["Key"],
+            VersionId=v["VersionId"],
+            BypassGovernanceRetention=True,
+        )
+
+
+def test_archived_versions_are_locked_against_deletion(stack, written):
+    """Object Lock: the archived version itself stays until its retention ends, unless the
+    governance lock is bypassed on purpose."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    archive.archive_pending(TODAY)
+    s3 = _s3()
+    key = archive.digest_key(_window()[1])
+    version = s3.head_object(Bucket=_bucket(stack), Key=key)["VersionId"]
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=_bucket(stack), Key=key, VersionId=version)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3.head_object(Bucket=_bucket(stack), Key=key, VersionId=version)["ContentLength"]
 
 
 def _window():

@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 
 from chalicelib import aws
-from chalicelib.config import settings
+from chalicelib.config import client_secret, settings
 from chalicelib.errors import Conflict, InvalidInput, NotAuthenticated
 
 
@@ -30,7 +30,7 @@ class BadCredentials(NotAuthenticated):
 def _secret_hash(username: str) -> str:
     s = settings()
     digest = hmac.new(
-        s.user_pool_client_secret.encode(),
+        client_secret().encode(),
         (username + s.user_pool_client_id).encode(),
         hashlib.sha256,
     ).digest()

@@ -48,7 +48,7 @@ def new_id() -> str:
 
 
 def _sign(scope: str, payload: bytes) -> str:
-    key = config.settings().app_secret
+    key = config.app_secret()
     digest = hmac.new(key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 

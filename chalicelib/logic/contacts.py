@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.config import settings
+from chalicelib.config import app_secret
 from chalicelib.dal import contacts as contacts_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import Contact, Page, SyncResult
@@ -49,7 +49,7 @@ class _Draft:
 def _contact_id(user_id: str, first_key: str) -> str:
     """Deterministic per user and first key: two syncs racing converge on one id."""
     digest = hmac.new(
-        settings().app_secret, f"contact:{user_id}:{first_key}".encode(), hashlib.sha256
+        app_secret(), f"contact:{user_id}:{first_key}".encode(), hashlib.sha256
     ).digest()
     return base64.b32encode(digest[:15]).decode().rstrip("=")
 

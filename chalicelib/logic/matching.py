@@ -13,13 +13,13 @@ import base64
 import hashlib
 import hmac
 
-from chalicelib.config import settings
+from chalicelib.config import app_secret
 from chalicelib.dal import lists as lists_dal
 from chalicelib.domain import Contact
 
 
 def _key(kind: str, value: str) -> str:
-    digest = hmac.new(settings().app_secret, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(app_secret(), f"{kind}:{value}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
