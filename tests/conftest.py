@@ -11,6 +11,7 @@ import pytest
 
 from devstack.stack import Emulator, apply, base_environment, provision
 from tests.helpers import Api, chalice_transport
+from tests.iam import Enforcer, camel
 
 
 @pytest.fixture(scope="session")
@@ -20,14 +21,50 @@ def emulator() -> Iterator[Emulator]:
     emu.stop()
 
 
+@pytest.fixture(scope="session")
+def enforcer() -> Iterator[Enforcer]:
+    """IAM on the emulator (tests/iam.py): every AWS call the app makes from inside one of
+    its functions is checked against that function's role in the deployment's template."""
+    from chalicelib import aws
+
+    found = Enforcer()
+    original = aws._new_client
+
+    def checked_client(service: str, **options: Any) -> Any:
+        return found.attach(original(service, **options))
+
+    aws._new_client = checked_client
+    aws.reset()
+    try:
+        yield found
+    finally:
+        aws._new_client = original
+        aws.reset()
+
+
+@pytest.fixture(scope="session")
+def merge_template() -> dict[str, Any]:
+    from infra.template import build
+
+    return build()
+
+
 @pytest.fixture
-def stack(emulator: Emulator) -> dict[str, str]:
-    """A freshly provisioned, empty emulator, and the app's settings pointing at it."""
+def stack(
+    emulator: Emulator, enforcer: Enforcer, merge_template: dict[str, Any]
+) -> Iterator[dict[str, str]]:
+    """A freshly provisioned, empty emulator, and the app's settings pointing at it.
+
+    The app's calls from inside a function are held to that function's role: a call the
+    role does not allow is refused as AWS would refuse it, and fails the test."""
     emulator.reset()
     env = base_environment(emulator.endpoint, stage="test")
     env.update(provision(env))
     apply(env)
-    return env
+    enforcer.configure(merge_template, env)
+    yield env
+    denied = sorted({(c.function, c.action, c.resource) for c in enforcer.denied()})
+    assert denied == [], "calls the deployment's roles would refuse"
 
 
 @pytest.fixture
@@ -38,10 +75,35 @@ def chalice_app(stack: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def chalice_client(chalice_app: Any) -> Iterator[Any]:
+def chalice_client(
+    chalice_app: Any, enforcer: Enforcer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """chalice's test client; a request runs as the API function (its token check as the
+    authorizer), an invoked handler as its own function."""
     from chalice.test import Client
 
+    from chalicelib.logic import principal
+
+    authenticate = principal.authenticate
+
+    def authenticate_as_authorizer(token: str) -> Any:
+        with enforcer.acting_as("SessionAuthorizer"):
+            return authenticate(token)
+
+    monkeypatch.setattr(principal, "authenticate", authenticate_as_authorizer)
     with Client(chalice_app) as client:
+        request, invoke = client.http.request, client.lambda_.invoke
+
+        def request_as_api(*args: Any, **kwargs: Any) -> Any:
+            with enforcer.acting_as("APIHandler"):
+                return request(*args, **kwargs)
+
+        def invoke_as_handler(name: str, *args: Any, **kwargs: Any) -> Any:
+            with enforcer.acting_as(camel(name)):
+                return invoke(name, *args, **kwargs)
+
+        client.http.request = request_as_api
+        client.lambda_.invoke = invoke_as_handler
         yield client
 
 
