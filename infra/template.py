@@ -118,6 +118,13 @@ SIGN_IN = [
     "cognito-idp:AdminUserGlobalSignOut",
 ]
 
+# the stream consumer's first attempt and the schedule's retries do the same work
+CRM_SYNC = [
+    table_access("MainTable", READ + WRITE, index=True),
+    key_access("kms:Decrypt"),
+    secret_access("AppSecret"),
+]
+
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         "APIHandler",
@@ -145,11 +152,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "CrmSyncConsumer",
         "stream",
         timeout=120,
-        statements=[
-            table_access("MainTable", READ + WRITE, index=True),
-            key_access("kms:Decrypt"),
-            secret_access("AppSecret"),
-        ],
+        statements=CRM_SYNC,
         tables=("MainTable",),
     ),
     Function(
@@ -163,11 +166,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "CrmSyncRetry",
         "schedule",
         timeout=120,
-        statements=[
-            table_access("MainTable", READ + WRITE, index=True),
-            key_access("kms:Decrypt"),
-            secret_access("AppSecret"),
-        ],
+        statements=CRM_SYNC,
         tables=("MainTable",),
     ),
     Function(
@@ -338,43 +337,61 @@ def _alarm(description: str, **properties: Any) -> Json:
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
+def _metric_alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: list[Json],
+    threshold: float,
+    statistic: str = "Sum",
+    periods: int = 1,
+    comparison: str = "GreaterThanOrEqualToThreshold",
+) -> Json:
+    """An alarm on one metric over 5-minute periods."""
+    stat = (
+        {"ExtendedStatistic": statistic} if statistic.startswith("p") else {"Statistic": statistic}
+    )
+    return _alarm(
+        description,
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=dimensions,
+        Period=300,
+        EvaluationPeriods=periods,
+        Threshold=threshold,
+        ComparisonOperator=comparison,
+        **stat,
+    )
+
+
 def _function_alarms(fn: Function) -> dict[str, Json]:
     dims = [{"Name": "FunctionName", "Value": ref(fn.name)}]
     out = {
-        f"{fn.name}ErrorsAlarm": _alarm(
+        f"{fn.name}ErrorsAlarm": _metric_alarm(
             f"The {fn.name} function fails (errors or timeouts)",
-            Namespace="AWS/Lambda",
-            MetricName="Errors",
-            Dimensions=dims,
-            Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=1 if fn.kind != "api" else 5,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            "AWS/Lambda",
+            "Errors",
+            dims,
+            threshold=1 if fn.kind != "api" else 5,
         ),
-        f"{fn.name}ThrottlesAlarm": _alarm(
+        f"{fn.name}ThrottlesAlarm": _metric_alarm(
             f"The {fn.name} function is throttled (concurrency exhausted)",
-            Namespace="AWS/Lambda",
-            MetricName="Throttles",
-            Dimensions=dims,
-            Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            "AWS/Lambda",
+            "Throttles",
+            dims,
+            threshold=1,
         ),
     }
     if fn.kind == "stream":
-        out[f"{fn.name}IteratorAgeAlarm"] = _alarm(
+        out[f"{fn.name}IteratorAgeAlarm"] = _metric_alarm(
             f"The {fn.name} function falls behind the main table's stream",
-            Namespace="AWS/Lambda",
-            MetricName="IteratorAge",
-            Dimensions=dims,
-            Statistic="Maximum",
-            Period=300,
-            EvaluationPeriods=3,
-            Threshold=10 * 60 * 1000,
-            ComparisonOperator="GreaterThanThreshold",
+            "AWS/Lambda",
+            "IteratorAge",
+            dims,
+            threshold=10 * 60 * 1000,
+            statistic="Maximum",
+            periods=3,
+            comparison="GreaterThanThreshold",
         )
     return out
 
@@ -392,16 +409,14 @@ def _queue(description: str) -> Json:
 
 
 def _queue_alarm(queue: str, description: str) -> Json:
-    return _alarm(
+    name = {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
+    return _metric_alarm(
         description,
-        Namespace="AWS/SQS",
-        MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
-        Statistic="Maximum",
-        Period=300,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [name],
+        threshold=1,
+        statistic="Maximum",
     )
 
 
@@ -590,6 +605,22 @@ def _dashboard() -> Json:
     }
 
 
+def _service_may(service: str, action: str, resource: Json) -> Json:
+    """A resource policy letting an AWS service of this account do one thing."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": action,
+                "Resource": resource,
+                "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+            }
+        ],
+    }
+
+
 def _stack_resources() -> Json:
     resources: Json = {}
     for fn in FUNCTIONS:
@@ -624,18 +655,9 @@ def _stack_resources() -> Json:
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
             "Queues": [ref("ScheduleDeadLetterQueue")],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": arn("ScheduleDeadLetterQueue"),
-                        "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
-                    }
-                ],
-            },
+            "PolicyDocument": _service_may(
+                "events.amazonaws.com", "sqs:SendMessage", arn("ScheduleDeadLetterQueue")
+            ),
         },
     }
     resources["StreamFailureQueueAlarm"] = _queue_alarm(
@@ -654,18 +676,9 @@ def _stack_resources() -> Json:
         "Type": "AWS::SNS::TopicPolicy",
         "Properties": {
             "Topics": [ref("AlarmTopic")],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": ref("AlarmTopic"),
-                        "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
-                    }
-                ],
-            },
+            "PolicyDocument": _service_may(
+                "cloudwatch.amazonaws.com", "sns:Publish", ref("AlarmTopic")
+            ),
         },
     }
     resources["AlarmEmailSubscription"] = {
@@ -743,16 +756,15 @@ def _stack_resources() -> Json:
         },
     }
 
-    resources["ApiLatencyAlarm"] = _alarm(
+    resources["ApiLatencyAlarm"] = _metric_alarm(
         "The API is slow (p99 latency over 5 s for 15 minutes)",
-        Namespace="AWS/ApiGateway",
-        MetricName="Latency",
-        Dimensions=API_DIMENSIONS,
-        ExtendedStatistic="p99",
-        Period=300,
-        EvaluationPeriods=3,
-        Threshold=5000,
-        ComparisonOperator="GreaterThanThreshold",
+        "AWS/ApiGateway",
+        "Latency",
+        API_DIMENSIONS,
+        threshold=5000,
+        statistic="p99",
+        periods=3,
+        comparison="GreaterThanThreshold",
     )
     detector, alarm = _anomaly_alarm(
         "Requests far above their usual pattern", "AWS/ApiGateway", "Count", API_DIMENSIONS, 300
