@@ -188,6 +188,13 @@ def create_action(api: Api, admin: Person, campaign_id: str, **fields: Any) -> d
     return result
 
 
+def list_row(list_id: str, number: int = 1) -> str:
+    """The id of a list's `number`-th row, as the app (in this process) makes it."""
+    from chalicelib.logic.lists import list_row_id, row_id_of
+
+    return list_row_id(list_id, row_id_of(number))
+
+
 def metric_documents(out: str) -> list[dict[str, Any]]:
     """The embedded-metric documents (CloudWatch EMF) among the lines written to stdout."""
     docs = []

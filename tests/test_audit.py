@@ -179,9 +179,10 @@ def test_every_business_write_is_one_named_attributed_record(api, stream, stack,
     assert counts["values"]["last_sync"]["created"] == 1
     assert counts["actor_id"] == vol.user_id
 
+    contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
     report = api.post(
         f"/campaigns/{cid}/actions/{aid}/reports",
-        {"list_row_id": f"{listed['list_id']}.000001", "result": "not_home"},
+        {"contact_id": contact_id, "result": "not_home"},
         token=vol.token,
     )
     assert report.status == 201

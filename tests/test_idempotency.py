@@ -15,10 +15,14 @@ def _setup(api):
     vol = volunteer(api)
     join(api, admin, cid, vol)
     aid = create_action(api, admin, cid)["action_id"]
-    rows = [{"external_id": "1001", "first_name": "Ann"}]
-    listed = api.post(f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token)
-    row = f"{listed.body['list_id']}.000001"
-    return admin, cid, vol, aid, row
+    return admin, cid, vol, aid, _contact(api, vol)
+
+
+def _contact(api, person):
+    """The id of a contact `person` synced (reports in these tests are filed on it)."""
+    body = {"contacts": [{"name": "Ann", "phones": ["2025550161"]}]}
+    assert api.put("/me/contacts", body, token=person.token).status == 200
+    return api.get("/me/contacts", token=person.token).body["items"][0]["contact_id"]
 
 
 def _report(api, vol, cid, aid, body, key):
@@ -33,7 +37,7 @@ def _report(api, vol, cid, aid, body, key):
 
 def test_a_repeated_report_is_filed_once_and_answered_the_same(api, stack):
     admin, cid, vol, aid, row = _setup(api)
-    body = {"list_row_id": row, "result": "not_home"}
+    body = {"contact_id": row, "result": "not_home"}
     first = _report(api, vol, cid, aid, body, "phone-retry-1")
     again = _report(api, vol, cid, aid, body, "phone-retry-1")
     assert first.status == again.status == 201
@@ -60,9 +64,9 @@ def test_a_repeated_report_is_filed_once_and_answered_the_same(api, stack):
 
 def test_the_same_key_on_a_different_request_is_refused(api):
     admin, cid, vol, aid, row = _setup(api)
-    first = _report(api, vol, cid, aid, {"list_row_id": row, "result": "not_home"}, "k1")
+    first = _report(api, vol, cid, aid, {"contact_id": row, "result": "not_home"}, "k1")
     assert first.status == 201
-    changed = _report(api, vol, cid, aid, {"list_row_id": row, "result": "refused"}, "k1")
+    changed = _report(api, vol, cid, aid, {"contact_id": row, "result": "refused"}, "k1")
     assert changed.status == 422
     assert changed.body["Message"] == "Idempotency-Key: was used for a different request"
     assert len(api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]) == 1
@@ -72,18 +76,19 @@ def test_keys_belong_to_their_user(api):
     admin, cid, vol, aid, row = _setup(api)
     other = volunteer(api, "other")
     join(api, admin, cid, other)
-    body = {"list_row_id": row, "result": "not_home"}
+    body = {"contact_id": row, "result": "not_home"}
     assert _report(api, vol, cid, aid, body, "shared").status == 201
-    theirs = _report(api, other, cid, aid, body, "shared")
+    their_body = {"contact_id": _contact(api, other), "result": "not_home"}
+    theirs = _report(api, other, cid, aid, their_body, "shared")
     assert theirs.status == 201 and "Idempotent-Replayed" not in theirs.headers
     assert len(api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]) == 2
 
 
 def test_a_failed_request_keeps_nothing_and_can_be_sent_again(api):
     admin, cid, vol, aid, row = _setup(api)
-    bad = _report(api, vol, cid, aid, {"list_row_id": row, "result": "teleported"}, "k2")
+    bad = _report(api, vol, cid, aid, {"contact_id": row, "result": "teleported"}, "k2")
     assert bad.status == 400
-    fixed = _report(api, vol, cid, aid, {"list_row_id": row, "result": "not_home"}, "k2")
+    fixed = _report(api, vol, cid, aid, {"contact_id": row, "result": "not_home"}, "k2")
     assert fixed.status == 201 and "Idempotent-Replayed" not in fixed.headers
     assert len(api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]) == 1
 
@@ -93,7 +98,7 @@ def test_a_claim_whose_request_died_lapses(api):
     from chalicelib.logic import idempotency
 
     _admin, cid, vol, aid, row = _setup(api)
-    body = {"list_row_id": row, "result": "not_home"}
+    body = {"contact_id": row, "result": "not_home"}
     scope = f"{vol.user_id}#{idempotency._sha256(b'stuck')}"
     now = int(time.time())
     assert ops.claim_key(scope, "another", expires_at=now + 600, lapses_at=now - 1) is None
@@ -105,7 +110,7 @@ def test_a_repeat_in_progress_with_the_same_request_is_a_conflict(api, monkeypat
     from chalicelib.dal import ops
 
     _admin, cid, vol, aid, row = _setup(api)
-    body = {"list_row_id": row, "result": "not_home"}
+    body = {"contact_id": row, "result": "not_home"}
     answered: list[object] = []
 
     def never_answered(*args, **kwargs):  # as if the first request were still running
@@ -122,7 +127,7 @@ def test_a_repeat_in_progress_with_the_same_request_is_a_conflict(api, monkeypat
 
 def test_bad_keys_are_400(api):
     admin, cid, vol, aid, row = _setup(api)
-    body = {"list_row_id": row, "result": "not_home"}
+    body = {"contact_id": row, "result": "not_home"}
     for key in ("x" * 256, "caf\u00e9"):
         reply = _report(api, vol, cid, aid, body, key)
         assert reply.status == 400, key

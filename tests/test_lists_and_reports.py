@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import boto3
 
-from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
+from tests.helpers import (
+    admin_with_mfa,
+    create_action,
+    create_campaign,
+    join,
+    list_row,
+    volunteer,
+)
 
 SURVEY = {
     "type": "canvass",
@@ -133,7 +140,7 @@ def test_a_list_names_the_crm_its_ids_are_for_and_reports_keep_it(api):
     (ann,) = api.get("/me/contacts", token=vol.token).body["items"]
     aid = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body["action_id"]
     by_contact = _report(api, vol.token, cid, aid, contact_id=ann["contact_id"], result="other")
-    by_row = _report(api, vol.token, cid, aid, list_row_id=f"{lid}.000001", result="other")
+    by_row = _report(api, admin.token, cid, aid, list_row_id=list_row(lid), result="other")
     assert by_contact.status == 201 and by_row.status == 201
     reports = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
     assert [r["contact"] for r in reports] == [
@@ -217,35 +224,131 @@ def test_a_list_uploaded_after_and_a_member_who_joins_later_both_match(api):
     join(api, admin, cid, vol)  # joins after syncing
     contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
     before = _report(api, vol.token, cid, aid, contact_id=contact_id, result="not_home")
-    assert before.body["contact"] == {"name": "Eve", "external_id": None, "provider": None}
     api.post(
         f"/campaigns/{cid}/lists",
         {"name": "L", "rows": [{"external_id": "555", "email": "eve@example.org"}]},
         token=admin.token,
     )
     after = _report(api, vol.token, cid, aid, contact_id=contact_id, result="refused")
-    assert after.body["contact"] == {"name": "Eve", "external_id": "555", "provider": None}
+    seen = {r["report_id"]: r["contact"] for r in _admin_reports(api, admin, cid)}
+    assert seen[before.body["report_id"]] == {"name": "Eve", "external_id": None, "provider": None}
+    assert seen[after.body["report_id"]] == {"name": "Eve", "external_id": "555", "provider": None}
+
+
+def _admin_reports(api, admin, cid):
+    reply = api.get(f"/campaigns/{cid}/reports", token=admin.token)
+    assert reply.status == 200, reply
+    return reply.body["items"]
+
+
+def test_the_filer_learns_nothing_of_the_lists_from_the_answer(api, enforcer):
+    """A matched and an unmatched contact get answers of one shape, with no name, CRM id or
+    provider: guessing phone numbers and reporting on them tells a volunteer nothing."""
+    admin, cid, vol = _campaign(api)
+    api.put(
+        "/me/contacts",
+        {
+            "contacts": [
+                {"name": "On the list", "phones": ["2025550171"]},
+                {"name": "Not on it", "phones": ["2025550172"]},
+            ]
+        },
+        token=vol.token,
+    )
+    rows = [{"external_id": "VAN-9", "first_name": "Listed", "phone": "2025550171"}]
+    api.post(f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token)
+    aid = create_action(api, admin, cid)["action_id"]
+    ids = {
+        c["name"]: c["contact_id"] for c in api.get("/me/contacts", token=vol.token).body["items"]
+    }
+    calls = []
+    for name in ("On the list", "Not on it"):
+        enforcer.calls.clear()
+        calls.append(_report(api, vol.token, cid, aid, contact_id=ids[name], result="other"))
+        calls.append([(c.action, c.resource) for c in enforcer.calls])
+    matched, matched_calls, unmatched, unmatched_calls = calls
+    assert matched.status == unmatched.status == 201
+    # the same AWS calls either way: the time the answer takes tells nothing either
+    assert matched_calls == unmatched_calls
+    shape = {
+        "report_id",
+        "campaign_id",
+        "action_id",
+        "contact_id",
+        "result",
+        "responses",
+        "notes",
+        "created_at",
+    }
+    assert set(matched.body) == set(unmatched.body) == shape
+    for reply in (matched, unmatched):
+        text = str(reply.body)
+        assert "VAN-9" not in text and "Listed" not in text and "provider" not in text
+    mine = api.get("/me/reports", token=vol.token).body["items"]
+    assert len(mine) == 2 and all(set(r) == shape for r in mine)
+    assert "VAN-9" not in str(mine) and "Listed" not in str(mine)
 
 
 def test_reporting_on_a_list_row(api):
-    admin, cid, vol = _campaign(api)
+    admin, cid, _vol = _campaign(api)
     listed = api.post(
         f"/campaigns/{cid}/lists",
         {"name": "L", "rows": [{"external_id": "777", "first_name": "Gil", "last_name": "Ray"}]},
         token=admin.token,
     ).body
     aid = create_action(api, admin, cid)["action_id"]
-    row_id = f"{listed['list_id']}.000001"
-    reply = _report(api, vol.token, cid, aid, list_row_id=row_id, result="moved")
+    row_id = list_row(listed["list_id"])
+    reply = _report(api, admin.token, cid, aid, list_row_id=row_id, result="moved")
     assert reply.status == 201
-    assert reply.body["contact"] == {"name": "Gil Ray", "external_id": "777", "provider": None}
+    (seen,) = _admin_reports(api, admin, cid)
+    assert seen["contact"] == {"name": "Gil Ray", "external_id": "777", "provider": None}
     # a row of another campaign's list is not there
     other_admin = admin_with_mfa(api, "other")
     other = create_campaign(api, other_admin)
-    join(api, other_admin, other, vol)
     other_aid = create_action(api, other_admin, other)["action_id"]
     assert (
-        _report(api, vol.token, other, other_aid, list_row_id=row_id, result="moved").status == 404
+        _report(api, other_admin.token, other, other_aid, list_row_id=row_id, result="moved").status
+        == 404
+    )
+
+
+def test_a_volunteer_can_name_no_list_row(api):
+    """Rows are assigned to volunteers (none is yet): any row, real, guessed or forged, is
+    404 to a volunteer, so naming rows reads nothing of a list."""
+    admin, cid, vol = _campaign(api)
+    lid = api.post(
+        f"/campaigns/{cid}/lists",
+        {"name": "L", "rows": [{"external_id": str(700 + i)} for i in range(3)]},
+        token=admin.token,
+    ).body["list_id"]
+    aid = create_action(api, admin, cid)["action_id"]
+    real = list_row(lid, 2)
+    for row_id in (real, f"{lid}.000002", real[:-2] + "AA", "nope.000001.AAAA"):
+        reply = _report(api, vol.token, cid, aid, list_row_id=row_id, result="moved")
+        assert reply.status == 404, (row_id, reply)
+        assert "77" not in str(reply.body) and "70" not in str(reply.body)
+    assert _admin_reports(api, admin, cid) == []
+
+
+def test_list_row_ids_are_not_guessable(api):
+    """Knowing one row's id gives no other's: the neighbour's place with the same tag, or
+    the old sequential form, is refused even to the list's admin."""
+    admin, cid, _vol = _campaign(api)
+    lid = api.post(
+        f"/campaigns/{cid}/lists",
+        {"name": "L", "rows": [{"external_id": "1"}, {"external_id": "2"}]},
+        token=admin.token,
+    ).body["list_id"]
+    aid = create_action(api, admin, cid)["action_id"]
+    first = list_row(lid, 1)
+    list_id, row, tag = first.split(".")
+    assert row == "000001" and len(tag) >= 16
+    for forged in (f"{list_id}.000002.{tag}", f"{lid}.000002"):
+        reply = _report(api, admin.token, cid, aid, list_row_id=forged, result="other")
+        assert reply.status in (400, 404), (forged, reply)
+    assert (
+        _report(api, admin.token, cid, aid, list_row_id=list_row(lid, 2), result="other").status
+        == 201
     )
 
 
@@ -291,37 +394,66 @@ def test_report_input_is_checked(api):
 
 
 def test_reports_need_a_live_action(api):
+    """To a volunteer an action that is not live is absent, like a missing one; its admin
+    is told why."""
     admin, cid, vol = _campaign(api)
     draft = create_action(api, admin, cid, status="draft")["action_id"]
     deleted = create_action(api, admin, cid)["action_id"]
     api.delete(f"/campaigns/{cid}/actions/{deleted}", token=admin.token)
-    row = (
-        api.post(
-            f"/campaigns/{cid}/lists",
-            {"name": "L", "rows": [{"external_id": "1"}]},
-            token=admin.token,
-        ).body["list_id"]
-        + ".000001"
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "A", "phones": ["2025550151"]}]}, token=vol.token
     )
-    assert _report(api, vol.token, cid, draft, list_row_id=row, result="other").status == 409
-    assert _report(api, vol.token, cid, deleted, list_row_id=row, result="other").status == 404
+    contact = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    lid = api.post(
+        f"/campaigns/{cid}/lists", {"name": "L", "rows": [{"external_id": "1"}]}, token=admin.token
+    ).body["list_id"]
+    row = list_row(lid)
+    replies = [
+        _report(api, vol.token, cid, aid, contact_id=contact, result="other")
+        for aid in (draft, deleted, "no-such-action")
+    ]
+    assert [r.status for r in replies] == [404, 404, 404]
+    assert replies[0].body == replies[2].body  # a draft and a missing action: the same answer
+    assert _report(api, admin.token, cid, draft, list_row_id=row, result="other").status == 409
+    assert _report(api, admin.token, cid, deleted, list_row_id=row, result="other").status == 404
+
+
+def test_reports_are_rate_limited_per_member_and_campaign(api, monkeypatch):
+    from chalicelib.logic import throttle
+
+    monkeypatch.setitem(throttle.LIMITS, "report-member", (3, 3600))
+    admin, cid, vol = _campaign(api)
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "A", "phones": ["2025550152"]}]}, token=vol.token
+    )
+    contact = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    aid = create_action(api, admin, cid)["action_id"]
+    statuses = [
+        _report(api, vol.token, cid, aid, contact_id=contact, result="other").status
+        for _ in range(5)
+    ]
+    assert statuses == [201, 201, 201, 429, 429]
+    refused = _report(api, vol.token, cid, aid, contact_id=contact, result="other")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert len(_admin_reports(api, admin, cid)) == 3
+    # another member of the campaign, and the same member elsewhere, have their own allowance
+    other = volunteer(api, "other")
+    join(api, admin, cid, other)
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "B", "phones": ["2025550153"]}]}, token=other.token
+    )
+    theirs = api.get("/me/contacts", token=other.token).body["items"][0]["contact_id"]
+    assert _report(api, other.token, cid, aid, contact_id=theirs, result="other").status == 201
 
 
 def test_counts_are_kept_with_the_writes(api):
     admin, cid, vol = _campaign(api)
     contacts = [{"name": f"N{i}", "phones": [f"+1202558{i:04d}"]} for i in range(7)]
     api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
-    row = (
-        api.post(
-            f"/campaigns/{cid}/lists",
-            {"name": "L", "rows": [{"external_id": "1"}]},
-            token=admin.token,
-        ).body["list_id"]
-        + ".000001"
-    )
     aid = create_action(api, admin, cid)["action_id"]
+    first = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
     for _ in range(3):
-        assert _report(api, vol.token, cid, aid, list_row_id=row, result="other").status == 201
+        assert _report(api, vol.token, cid, aid, contact_id=first, result="other").status == 201
     members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
     mine = next(m for m in members if m["user_id"] == vol.user_id)
     assert mine["synced_contacts_count"] == 7
@@ -333,13 +465,13 @@ def test_counts_are_kept_with_the_writes(api):
 
 
 def test_deleting_a_list_erases_its_rows_and_keys_but_not_reports(api, stack):
-    admin, cid, vol = _campaign(api)
+    admin, cid, _vol = _campaign(api)
     rows = [{"external_id": str(i), "phone": f"+1202559{i:04d}"} for i in range(60)]
     list_id = api.post(
         f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token
     ).body["list_id"]
     aid = create_action(api, admin, cid)["action_id"]
-    _report(api, vol.token, cid, aid, list_row_id=f"{list_id}.000001", result="other")
+    _report(api, admin.token, cid, aid, list_row_id=list_row(list_id), result="other")
     assert api.delete(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).status == 204
     assert api.get(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).status == 404
     table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
-from chalicelib.api.reports import report_body
+from chalicelib.api.reports import filed_body
 from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
@@ -92,4 +92,4 @@ def delete_contact(principal: Principal, contact_id: str) -> Response:
 def my_reports(principal: Principal) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.my_reports(principal, limit=limit, cursor=cursor)
-    return page_body([report_body(r) for r in page.items], page.next_cursor)
+    return page_body([filed_body(r) for r in page.items], page.next_cursor)

@@ -52,13 +52,29 @@ def report_body(report: Report, sync_records: list[SyncRecord] | None = None) ->
     }
 
 
+def filed_body(report: Report) -> dict[str, Any]:
+    """What the filer sees of their report (the answer to filing it, and `GET /me/reports`):
+    what they sent and the report's id, the same shape whether or not, and to whom, the
+    contact matched, so no list is ever seen through it."""
+    return {
+        "report_id": report.report_id,
+        "campaign_id": report.campaign_id,
+        "action_id": report.action_id,
+        "contact_id": report.contact_id,
+        "result": report.result,
+        "responses": report.responses,
+        "notes": report.notes,
+        "created_at": report.created_at,
+    }
+
+
 @route(bp, "/campaigns/{cid}/actions/{aid}/reports", methods=["POST"], idempotent=True)
 def file_report(principal: Principal, cid: str, aid: str) -> Response:
     from chalicelib.api import schemas
 
     body = parse(schemas.ReportIn, json_body(bp.current_request))
     report = reports.file_report(principal, cid, aid, body.model_dump())
-    return Response(body=report_body(report), status_code=201)
+    return Response(body=filed_body(report), status_code=201)
 
 
 @route(bp, "/campaigns/{cid}/reports", methods=["GET"])

@@ -6,13 +6,17 @@ time, so memory stays flat however long the list.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.auth.policy import Permission
+from chalicelib.config import app_secret
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.common import new_id
 from chalicelib.dal.lists import RowToStore
@@ -58,15 +62,25 @@ def row_id_of(number: int) -> str:
     return f"{number:06d}"
 
 
+def _row_tag(list_id: str, row_id: str) -> str:
+    digest = hmac.new(app_secret(), f"list-row:{list_id}:{row_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:12]).decode()
+
+
 def list_row_id(list_id: str, row_id: str) -> str:
-    """The id a report names a list row by."""
-    return f"{list_id}.{row_id}"
+    """The id a report names a list row by: the row's place, keyed with the app secret, so
+    that knowing one row's id tells nothing of another's."""
+    return f"{list_id}.{row_id}.{_row_tag(list_id, row_id)}"
 
 
 def split_list_row_id(value: str) -> tuple[str, str]:
-    list_id, sep, row_id = value.partition(".")
-    if not sep or not list_id or not row_id:
+    """(list id, row id) of a list row id; NotFound for one this deployment did not make."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts):
         raise InvalidInput("list_row_id", "is not a list row id")
+    list_id, row_id, tag = parts
+    if not hmac.compare_digest(tag, _row_tag(list_id, row_id)):
+        raise NotFound("no such list row")
     return list_id, row_id
 
 

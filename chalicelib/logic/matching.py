@@ -39,9 +39,9 @@ def keys_for(phones: list[str], emails: list[str]) -> list[str]:
 
 def match_for(campaign_id: str, contact: Contact) -> lists_dal.ListMatch | None:
     """The list row of the campaign's lists that this contact matches (its external id,
-    and the CRM it is for if the list names one): phones first, then e-mails."""
-    for key in contact.keys:
-        found = lists_dal.match_for_key(campaign_id, key)
-        if found is not None:
-            return found
-    return None
+    and the CRM it is for if the list names one): phones first, then e-mails.
+
+    Every key is looked up whether or not an earlier one matched, so the time a report
+    takes does not tell its filer whether, or by which key, their contact matched."""
+    found = [lists_dal.match_for_key(campaign_id, key) for key in contact.keys]
+    return next((match for match in found if match is not None), None)

@@ -16,7 +16,7 @@ from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import new_id, now_iso
 from chalicelib.domain import Action, Page, Report
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.logic import lists, matching
+from chalicelib.logic import lists, matching, throttle
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 
@@ -44,10 +44,11 @@ def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[
 def file_report(
     principal: Principal, campaign_id: str, action_id: str, fields: dict[str, Any]
 ) -> Report:
-    require(principal, campaign_id, Permission.FILE_REPORT)
+    access = require(principal, campaign_id, Permission.FILE_REPORT)
+    throttle.check("report-member", f"{campaign_id}:{principal.user_id}")
     action = actions_dal.get_action(campaign_id, action_id)
-    if action is None or action.deleted:
-        raise NotFound("no such action")
+    if action is None or action.deleted or (action.status != "live" and not access.is_admin):
+        raise NotFound("no such action")  # a volunteer sees only live actions
     if action.status != "live":
         raise Conflict("reports can only be filed on a live action")
     contact_id, list_row_id = fields.get("contact_id"), fields.get("list_row_id")
@@ -67,6 +68,10 @@ def file_report(
             else (None, None, None)
         )
     else:
+        if not access.is_admin:
+            # a volunteer may name only rows assigned to them, and none is yet: any other
+            # row is absent to them, whether or not it exists
+            raise NotFound("no such list row")
         row = lists.find_row(campaign_id, str(list_row_id))
         name = " ".join(p for p in (row.first_name, row.last_name) if p)
         external_id, provider, source_row = row.external_id, row.provider, str(list_row_id)

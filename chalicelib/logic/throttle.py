@@ -1,4 +1,4 @@
-"""Abuse throttling for the sign-in routes (fixed windows in the ops table).
+"""Abuse throttling for the sign-in routes and reports (fixed windows in the ops table).
 
 Per-IP request rates for the whole API are WAF rate rules in `infra/`; here are
 the limits that need to know what is being tried: logins per e-mail, codes per user.
@@ -18,6 +18,9 @@ LIMITS: dict[str, tuple[int, int]] = {
     "login-email": (10, 300),
     "mfa-ip": (60, 300),
     "refresh-ip": (120, 300),
+    # reports a member may file in one campaign in an hour: a busy canvasser files one a
+    # minute at most; beyond this a CRM would be flooded
+    "report-member": (240, 3600),
 }
 
 

@@ -83,7 +83,9 @@ def test_a_report_reaches_van_and_is_marked_synced(stack_with_van, van):
         token=vol.token,
     )
     assert filed.status == 201, filed
-    assert filed.body["contact"]["external_id"] == "1001"
+    assert "contact" not in filed.body  # the filer is not told whether, or to whom, it matched
+    (seen,) = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
+    assert seen["contact"]["external_id"] == "1001"
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not van.canvass_responses:
