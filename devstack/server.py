@@ -40,6 +40,7 @@ class GatewayHandler(ChaliceRequestHandler):
         body = json.dumps({"Code": _GATEWAY_CODES.get(code, "GatewayError"), "Message": text})
         headers: dict[str, Any] = {
             **SECURITY_HEADERS,
+            "Cache-Control": "no-store",
             "X-Request-Id": str(uuid.uuid4()),
             "Content-Type": "application/json",
         }
@@ -47,6 +48,10 @@ class GatewayHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the app writes its own structured line per request."""
+
+    def version_string(self) -> str:
+        """The `Server` header: the product, never the Python or library versions."""
+        return "volunteer-organizer"
 
 
 class EmbeddedServer:

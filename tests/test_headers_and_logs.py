@@ -24,8 +24,19 @@ def test_security_headers_on_every_kind_of_response(api):
         assert reply.headers["Strict-Transport-Security"].startswith("max-age="), reply
         assert reply.headers["X-Content-Type-Options"] == "nosniff", reply
         assert reply.headers["X-Request-Id"], reply
+        csp = reply.headers["Content-Security-Policy"]
+        assert csp == "default-src 'none'; frame-ancestors 'none'", reply
     assert "Cache-Control" not in replies[0].headers
-    for reply in replies[1:3] + replies[4:]:
+    for reply in replies[1:]:
+        assert reply.headers["Cache-Control"] == "no-store", reply
+
+
+def test_answers_that_carry_tokens_are_never_stored(api):
+    person = sign_up(api)
+    login = api.post("/auth/login", {"email": person.email, "password": PASSWORD})
+    refresh = api.post("/auth/refresh", {"refresh_token": login.body["refresh_token"]})
+    assert login.status == refresh.status == 200
+    for reply in (login, refresh):
         assert reply.headers["Cache-Control"] == "no-store", reply
 
 

@@ -41,6 +41,7 @@ MAX_LIMIT = 200
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 
 _TRANSLATION: list[tuple[type[errors.DomainError], type[ChaliceViewError]]] = [
@@ -184,7 +185,13 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     response.headers.update(SECURITY_HEADERS)
     response.headers["X-Request-Id"] = rid
     authorizer = (event.context or {}).get("authorizer") or {}
-    if event.headers.get("authorization") is not None or authorizer:
+    resource = str((event.context or {}).get("resourcePath", ""))
+    if (
+        event.headers.get("authorization") is not None
+        or authorizer
+        or resource.startswith("/auth/")
+    ):
+        # signed-in answers, and the sign-in routes' answers, which carry tokens
         response.headers["Cache-Control"] = "no-store"
     log_request(
         request_id=rid,

@@ -443,3 +443,14 @@ def test_runtime_requirements_are_only_what_the_functions_import():
 
 def test_function_inventory_matches_the_template_builder(packaged):
     assert set(functions(packaged.template)) == set(BY_NAME)
+
+
+def test_the_gateways_own_answers_carry_the_apps_security_headers(packaged):
+    from chalicelib.api.http import SECURITY_HEADERS
+
+    responses = of_type(packaged.template, "AWS::ApiGateway::GatewayResponse")
+    assert len(responses) == 3
+    for name, response in responses.items():
+        params = response["Properties"]["ResponseParameters"]
+        for header, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items():
+            assert params[f"gatewayresponse.header.{header}"] == f"'{value}'", (name, header)

@@ -21,6 +21,10 @@ def test_health_and_headers_over_http(http_api):
     assert reply.status == 401
     assert set(reply.body) == {"Code", "Message"}
     assert reply.headers["X-Request-Id"]
+    assert reply.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    for path in ("/health", "/me", "/no-such-route"):
+        server = http_api.get(path).headers.get("Server", "")
+        assert "python" not in server.lower() and "werkzeug" not in server.lower(), server
 
 
 def test_the_demo_admin_signs_in_with_totp_and_runs_an_action(http_api, local_stack):
