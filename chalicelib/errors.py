@@ -7,15 +7,20 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of every error a caller is meant to see."""
+    """Base of every error a caller is meant to see. `reason`, when given, is a stable
+    machine-readable word that clients branch on (answered as `Reason`)."""
 
-    def __init__(self, message: str) -> None:
+    reason: str | None = None
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if reason is not None:
+            self.reason = reason
 
 
 class InvalidInput(DomainError):
-    """400: the request is malformed; the message names the field."""
+    """400: the request is malformed; the message names the field (answered as `Field`)."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
@@ -32,6 +37,8 @@ class Forbidden(DomainError):
 
 class MfaRequired(Forbidden):
     """403: the route needs a session that passed TOTP."""
+
+    reason = "mfa_required"
 
     def __init__(self) -> None:
         super().__init__("MFA is required: verify a TOTP code to use this route")
@@ -52,6 +59,25 @@ class Refused(DomainError):
 class Throttled(DomainError):
     """429: too many requests; retry after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests, slow down")
+    def __init__(
+        self,
+        retry_after: int,
+        message: str = "Too many requests, slow down",
+        *,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason)
         self.retry_after = max(1, int(retry_after))
+
+
+class Unavailable(DomainError):
+    """503: something the request needs (an identity provider's keys) cannot be reached
+    now; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class TimedOut(DomainError):
+    """504: a provider (a CRM) did not answer within the request's deadline."""

@@ -43,9 +43,18 @@ def test_answers_that_carry_tokens_are_never_stored(api):
 def test_errors_have_chalices_shape(api):
     reply = api.post("/auth/login", {"email": "x@example.org"})
     assert reply.status == 400
-    assert set(reply.body) == {"Code", "Message"}
+    assert set(reply.body) == {"Code", "Message", "Field"}
     assert reply.body["Code"] == "BadRequestError"
     assert reply.body["Message"].startswith("password")
+    assert reply.body["Field"] == "password"
+
+
+def test_errors_carry_a_reason_clients_branch_on(api):
+    person = volunteer(api)
+    reply = api.post("/campaigns", {"name": "C"}, token=person.token)
+    assert reply.status == 403
+    assert reply.body["Reason"] == "mfa_required"
+    assert reply.body["Code"] == "ForbiddenError"
 
 
 def test_one_log_line_per_request(api, log_lines):

@@ -13,17 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalice import (
-    BadRequestError,
-    Blueprint,
-    ChaliceViewError,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    Response,
-    UnauthorizedError,
-    UnprocessableEntityError,
-)
+from chalice import BadRequestError, Blueprint, ChaliceViewError, Response
 from chalice.app import Request
 
 from chalicelib import errors
@@ -44,22 +34,51 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 
-_TRANSLATION: list[tuple[type[errors.DomainError], type[ChaliceViewError]]] = [
-    (errors.InvalidInput, BadRequestError),
-    (errors.NotAuthenticated, UnauthorizedError),
-    (errors.Forbidden, ForbiddenError),
-    (errors.NotFound, NotFoundError),
-    (errors.Conflict, ConflictError),
-    (errors.Refused, UnprocessableEntityError),
+# domain error -> (status, Code); the first that matches wins (subclasses first)
+_TRANSLATION: list[tuple[type[errors.DomainError], int, str]] = [
+    (errors.InvalidInput, 400, "BadRequestError"),
+    (errors.NotAuthenticated, 401, "UnauthorizedError"),
+    (errors.Forbidden, 403, "ForbiddenError"),
+    (errors.NotFound, 404, "NotFoundError"),
+    (errors.Conflict, 409, "ConflictError"),
+    (errors.Refused, 422, "UnprocessableEntityError"),
+    (errors.Throttled, 429, "TooManyRequestsError"),
+    (errors.Unavailable, 503, "ServiceUnavailableError"),
+    (errors.TimedOut, 504, "GatewayTimeoutError"),
 ]
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str | list[str]] | None = None,
+    **extra: str,
 ) -> Response:
+    """The API's error shape: `Code` and `Message`, and `Field` / `Reason` when known."""
     return Response(
-        body={"Code": code, "Message": message}, status_code=status, headers=headers or {}
+        body={"Code": code, "Message": message, **extra},
+        status_code=status,
+        headers=headers or {},
     )
+
+
+def domain_error_response(exc: errors.DomainError) -> Response:
+    found = next(((s, c) for t, s, c in _TRANSLATION if isinstance(exc, t)), None)
+    if found is None:  # a DomainError of no known kind is a bug
+        return _internal_error()
+    status, code = found
+    extra: dict[str, str] = {}
+    if isinstance(exc, errors.InvalidInput):
+        extra["Field"] = exc.field
+    if exc.reason:
+        extra["Reason"] = exc.reason
+    headers: dict[str, str | list[str]] = {}
+    if isinstance(exc, errors.Throttled | errors.Unavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.Throttled):
+        count("Throttled")
+    return error_response(status, code, exc.message, headers, **extra)
 
 
 def _internal_error() -> Response:
@@ -70,22 +89,14 @@ def _internal_error() -> Response:
 
 
 def translate_errors(view: F) -> F:
-    """Turn domain errors raised below a view into Chalice's error responses."""
+    """Turn domain errors raised below a view into the API's error responses."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except errors.Throttled as exc:
-            count("Throttled")
-            return error_response(
-                429, "TooManyRequestsError", exc.message, {"Retry-After": str(exc.retry_after)}
-            )
         except errors.DomainError as exc:
-            for domain_type, http_type in _TRANSLATION:
-                if isinstance(exc, domain_type):
-                    raise http_type(exc.message) from None
-            raise
+            return domain_error_response(exc)
         except ChaliceViewError:
             raise
         except Exception:  # a bug: logged with its traceback, counted, answered 500
