@@ -29,6 +29,8 @@ METRICS = {
     "UnhandledErrors": "a request answered 500 by a bug",
     "Throttled": "a request refused by our rate limits (429)",
     "StaffAccess": "a staff member read a campaign's data",
+    "MfaLocked": "an account's second factor was locked after wrong codes",
+    "SignInThrottled": "sign-ins to one e-mail refused from every source (a distributed attack)",
     "StreamRecordFailures": "a stream record failed and is delivered again",
     "AuditWriteFailures": "audit records could not be written (the batch comes again)",
     "CrmSynced": "a report reached a CRM",

@@ -87,6 +87,9 @@ def main() -> int:
     emulator = Emulator.start(int(os.environ.get("EMULATOR_PORT", "0")))
     env = base_environment(emulator.endpoint)
     env.update({k: v for k, v in os.environ.items() if k.endswith("_API_URL")})
+    outbox = ROOT / ".cache" / "devstack" / f"outbox-{port}.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    env["OUTBOX_PATH"] = str(outbox)
     env.update(provision(env))
     apply(env)
     env_file = _write_env_file(env, port)
@@ -119,6 +122,7 @@ def main() -> int:
         print(f"    action     {demo.action_id}  (live)")
     print("  Try: curl -s " + base + "/health", flush=True)
     print(f"  Operator commands on this stack: set -a; . {env_file}; set +a", flush=True)
+    print(f"  E-mails the system sends are written to {outbox.relative_to(ROOT)}", flush=True)
     print(child.BANNER_END, flush=True)
 
     while not stopping:

@@ -138,6 +138,15 @@ FUNCTIONS: tuple[Function, ...] = (
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret", "ClientSecret"),
             {"Effect": "Allow", "Action": sorted(SIGN_IN), "Resource": arn("UserPool")},
+            {
+                # e-mails to users, from the stage's verified SES identity
+                "Effect": "Allow",
+                "Action": "ses:SendEmail",
+                "Resource": sub(
+                    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+                ),
+                "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
+            },
         ],
         tables=("MainTable", "SessionsTable", "OpsTable", "AuditTable"),
     ),
@@ -227,6 +236,7 @@ ENVIRONMENT: Json = {
     "USER_POOL_CLIENT_SECRET_ARN": ref("ClientSecret"),
     "APP_SECRET_ARN": ref("AppSecret"),
     "KMS_KEY_ID": arn("AppKey"),
+    "MAIL_FROM": ref("MailFrom"),
 }
 
 STREAM_EVENT = {

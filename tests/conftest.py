@@ -51,7 +51,10 @@ def merge_template() -> dict[str, Any]:
 
 @pytest.fixture
 def stack(
-    emulator: Emulator, enforcer: Enforcer, merge_template: dict[str, Any]
+    emulator: Emulator,
+    enforcer: Enforcer,
+    merge_template: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, str]]:
     """A freshly provisioned, empty emulator, and the app's settings pointing at it.
 
@@ -59,12 +62,28 @@ def stack(
     role does not allow is refused as AWS would refuse it, and fails the test."""
     emulator.reset()
     env = base_environment(emulator.endpoint, stage="test")
+    env["OUTBOX_PATH"] = str(tmp_path_factory.mktemp("mail") / "outbox.jsonl")
     env.update(provision(env))
     apply(env)
     enforcer.configure(merge_template, env)
     yield env
     denied = sorted({(c.function, c.action, c.resource) for c in enforcer.denied()})
     assert denied == [], "calls the deployment's roles would refuse"
+
+
+@pytest.fixture
+def outbox(stack: dict[str, str]) -> Any:
+    """The e-mails the app sent during the test (the local stand-in for SES)."""
+    import json
+    from pathlib import Path
+
+    def sent() -> list[dict[str, Any]]:
+        path = Path(stack["OUTBOX_PATH"])
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    return sent
 
 
 @pytest.fixture

@@ -171,6 +171,10 @@ class Enforcer:
             pool = params.get("UserPoolId")
             resource = arn.format("cognito-idp", f"userpool/{pool}") if pool else "*"
             return [(f"cognito-idp:{op}", resource, {})]
+        if service == "sesv2":
+            sender = params.get("FromEmailAddress", "")
+            identity = arn.format("ses", f"identity/{sender.rpartition('@')[2]}")
+            return [(f"ses:{op}", identity, {"ses:FromAddress": sender})]
         return [(f"{service}:{op}", "*", {})]
 
     # --- what was seen ----------------------------------------------------------------
@@ -209,6 +213,7 @@ def local_stack(env: dict[str, str], region: str = REGION, account: str = ACCOUN
         "AppSecret": env["APP_SECRET_ARN"],
         "ClientSecret": env["USER_POOL_CLIENT_SECRET_ARN"],
         "AppKey": key_id,
+        "MailFrom": env.get("MAIL_FROM", ""),
     }
     attrs: dict[tuple[str, str], str] = {}
     for logical, name in tables.items():

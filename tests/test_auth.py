@@ -232,3 +232,61 @@ def test_login_attempts_are_throttled_per_email(api):
     assert throttled.status == 429
     assert int(throttled.headers["Retry-After"]) > 0
     assert throttled.body["Code"] == "TooManyRequestsError"
+
+
+def test_someone_elses_wrong_passwords_do_not_lock_the_owner_out(stack):
+    """An attacker spends the allowance of their own source only: the owner, elsewhere,
+    signs in at once."""
+    from chalicelib.auth.cognito import Tokens
+    from chalicelib.errors import NotAuthenticated, Throttled
+    from chalicelib.logic import auth_flows
+
+    email = "owner@example.org"
+    auth_flows.sign_up(email, PASSWORD, "Owner", None, "198.51.100.20")
+    outcomes = []
+    for _ in range(12):
+        try:
+            auth_flows.login(email, "Wrong-Pass-1", "203.0.113.7")
+        except NotAuthenticated:
+            outcomes.append(401)
+        except Throttled:
+            outcomes.append(429)
+    assert outcomes == [401] * 10 + [429, 429]
+    assert isinstance(auth_flows.login(email, PASSWORD, "198.51.100.20"), Tokens)
+
+
+def test_a_distributed_attack_trips_the_per_email_bound_and_is_counted(stack, monkeypatch):
+    from chalicelib import observability
+    from chalicelib.errors import NotAuthenticated, Throttled
+    from chalicelib.logic import auth_flows, throttle
+
+    monkeypatch.setitem(throttle.LIMITS, "login-email", (5, 300))
+    counted: list[str] = []
+    monkeypatch.setattr(throttle, "count", lambda name, value=1: counted.append(name))
+    outcomes = []
+    for i in range(7):
+        try:
+            auth_flows.login("target@example.org", "Wrong-Pass-1", f"203.0.113.{i}")
+        except NotAuthenticated:
+            outcomes.append(401)
+        except Throttled:
+            outcomes.append(429)
+    assert outcomes == [401] * 5 + [429, 429]
+    assert counted == ["SignInThrottled", "SignInThrottled"]
+    assert "SignInThrottled" in observability.METRICS
+
+
+def test_the_failed_sign_in_audit_names_an_unknown_email_by_a_keyed_hash(api, stack):
+    import hashlib
+
+    import boto3
+
+    from chalicelib.audit import store
+
+    api.post("/auth/login", {"email": "nobody@example.org", "password": "Wrong-Pass-1"})
+    target = store.anonymous_target("nobody@example.org")
+    assert target != hashlib.sha256(b"nobody@example.org").hexdigest()[: len(target)]
+    records = boto3.resource("dynamodb").Table(stack["AUDIT_TABLE"]).scan()["Items"]
+    failed = [r for r in records if r.get("event") == "auth.login"]
+    assert failed and all(r["target"] == f"email:{target}" for r in failed)
+    assert "nobody" not in str(failed)

@@ -140,5 +140,11 @@ def records_of_day(day: str) -> Iterator[AuditRecord]:
 
 
 def anonymous_target(value: str) -> str:
-    """A stable, non-reversible name for something we must not store (an unknown e-mail)."""
-    return hashlib.sha256(value.encode()).hexdigest()[:16]
+    """A stable name for something we must not store (an unknown e-mail): keyed with the
+    app secret, so a dictionary of addresses cannot reverse it."""
+    import hmac
+
+    from chalicelib.config import app_secret
+
+    digest = hmac.new(app_secret(), f"audit-target:{value.lower()}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]

@@ -45,6 +45,64 @@ def hit(bucket: str, key: str, window_seconds: int) -> tuple[int, int]:
     return int(item.value), (window + 1) * window_seconds - now
 
 
+def reserve_mfa_attempt(user_id: str, *, most: int, window: int, daily: int) -> int | None:
+    """Count one evaluation of a second-factor code for the account, before it is made.
+
+    None when the attempt may go ahead; otherwise the seconds until one may. At most
+    `most` attempts in a row may fail, each within `window` seconds of the last, and at
+    most `daily` in a UTC day: every attempt is counted up front by a conditional write,
+    so concurrent requests cannot evaluate more codes than that (a right code gives its
+    attempt back, `mfa_attempt_succeeded`)."""
+    now = int(time.time())
+    streak = OpsModel(f"MFA#{user_id}", "STREAK")
+    try:  # a streak older than the window starts again
+        streak.update(
+            actions=[OpsModel.value.set(0)],
+            condition=OpsModel.expires_at < now,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    try:
+        streak.update(
+            actions=[OpsModel.value.add(1), OpsModel.expires_at.set(now + window)],
+            condition=OpsModel.value.does_not_exist() | (OpsModel.value < most),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        current = OpsModel.get(f"MFA#{user_id}", "STREAK", consistent_read=True)
+        return max(1, int(current.expires_at or now + window) - now)
+    day_end = (now // 86400 + 1) * 86400
+    today = OpsModel(f"MFA#{user_id}", f"DAY#{now // 86400}")
+    try:
+        today.update(
+            actions=[OpsModel.value.add(1), OpsModel.expires_at.set(day_end + 86400)],
+            condition=OpsModel.value.does_not_exist() | (OpsModel.value < daily),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        streak.update(actions=[OpsModel.value.add(-1)])  # this attempt was not made
+        return max(1, day_end - now)
+    return None
+
+
+def mfa_streak(user_id: str) -> int:
+    """Attempts counted in the account's current streak (after `reserve_mfa_attempt`)."""
+    try:
+        return int(OpsModel.get(f"MFA#{user_id}", "STREAK", consistent_read=True).value or 0)
+    except OpsModel.DoesNotExist:
+        return 0
+
+
+def mfa_attempt_succeeded(user_id: str) -> None:
+    """A right code ends the streak and does not count against the day."""
+    now = int(time.time())
+    OpsModel(f"MFA#{user_id}", "STREAK").update(actions=[OpsModel.value.set(0)])
+    OpsModel(f"MFA#{user_id}", f"DAY#{now // 86400}").update(actions=[OpsModel.value.add(-1)])
+
+
 def get_cached(key: str) -> Any | None:
     """A cached JSON value, if it has not expired."""
     try:

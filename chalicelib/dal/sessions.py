@@ -131,17 +131,25 @@ def get_challenge(challenge_token: str) -> tuple[str, str, str] | None:
     return item.user_id, item.username or "", item.secret_enc or ""
 
 
-def count_failed_challenge(challenge_token: str) -> None:
-    """Count a wrong code; the challenge dies after MFA_CHALLENGE_ATTEMPTS of them."""
+def reserve_challenge_attempt(challenge_token: str) -> bool:
+    """Count one code tried on this challenge, before it is checked: False once the
+    challenge has had MFA_CHALLENGE_ATTEMPTS (one conditional write, so concurrent
+    requests cannot try more)."""
     item = SessionModel(f"MFA#{token_hash(challenge_token)}")
     try:
-        item.update(actions=[SessionModel.attempts.add(1)], condition=SessionModel.pk.exists())
+        item.update(
+            actions=[SessionModel.attempts.add(1)],
+            condition=SessionModel.pk.exists()
+            & (
+                SessionModel.attempts.does_not_exist()
+                | (SessionModel.attempts < MFA_CHALLENGE_ATTEMPTS)
+            ),
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            return
+            return False
         raise
-    if int(item.attempts or 0) >= MFA_CHALLENGE_ATTEMPTS:
-        consume_challenge(challenge_token)
+    return True
 
 
 def consume_challenge(challenge_token: str) -> bool:

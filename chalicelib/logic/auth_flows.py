@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import crypto
+from chalicelib import crypto, notify
 from chalicelib.audit import store as audit_store
 from chalicelib.auth import cognito, totp
 from chalicelib.auth.cognito import Tokens
@@ -15,13 +15,18 @@ from chalicelib.config import settings
 from chalicelib.dal import ops, sessions
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import User
-from chalicelib.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
+from chalicelib.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, Throttled
 from chalicelib.logic import throttle
 from chalicelib.logic.principal import Principal
-from chalicelib.observability import log_auth
+from chalicelib.observability import count, log_auth
 
 SESSION_TTL = 30 * 24 * 3600  # as long as the pool's refresh tokens live
 CHALLENGE_TTL = 300
+# the second factor locks after this many wrong codes in a row, each within the lock's
+# length of the one before, for that long; and after this many codes in a UTC day
+MFA_LOCK_AFTER = 10
+MFA_LOCK_SECONDS = 15 * 60
+MFA_DAILY_ATTEMPTS = 30
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,8 @@ def sign_up(email: str, password: str, name: str, phone: str | None, source_ip: 
 def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChallenge:
     try:
         throttle.check("login-ip", source_ip)
-        throttle.check("login-email", email)
+        throttle.check("login-email-ip", f"{email.lower()}|{source_ip}")
+        throttle.check("login-email", email.lower())
         issued = cognito.login(email, password)
     except DomainError as exc:
         _note("login", "failure", type(exc).__name__, email=email, source_ip=source_ip)
@@ -128,17 +134,48 @@ def _accept_code(user_id: str, code: str) -> str | None:
     return secret_enc
 
 
+def _dead_challenge(source_ip: str | None, user_id: str | None = None) -> NotAuthenticated:
+    _note(
+        "mfa",
+        "failure",
+        "unknown, expired or spent challenge",
+        user_id=user_id,
+        source_ip=source_ip,
+    )
+    return NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
+
+
 def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
+    """The second step of a sign-in. Each code tried is counted before it is checked,
+    per challenge and per account: after MFA_LOCK_AFTER wrong codes in a row (across
+    challenges) or MFA_DAILY_ATTEMPTS in a day, the account's second factor is locked,
+    even for a right code, and its owner is told by e-mail."""
     throttle.check("mfa-ip", source_ip)
     challenge = sessions.get_challenge(mfa_token)
     if challenge is None:
-        _note("mfa", "failure", "unknown or expired challenge", source_ip=source_ip)
-        raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
+        raise _dead_challenge(source_ip)
     user_id, username, refresh_enc = challenge
+    if not sessions.reserve_challenge_attempt(mfa_token):
+        sessions.consume_challenge(mfa_token)
+        raise _dead_challenge(source_ip, user_id)
+    wait = ops.reserve_mfa_attempt(
+        user_id, most=MFA_LOCK_AFTER, window=MFA_LOCK_SECONDS, daily=MFA_DAILY_ATTEMPTS
+    )
+    if wait is not None:
+        _note("mfa", "failure", "second factor locked", user_id=user_id, source_ip=source_ip)
+        raise Throttled(
+            wait,
+            "too many wrong codes: the second factor of this account is locked for now",
+            reason="mfa_locked",
+        )
     if _accept_code(user_id, code) is None:
-        sessions.count_failed_challenge(mfa_token)
         _note("mfa", "failure", "wrong or reused code", user_id=user_id, source_ip=source_ip)
+        if ops.mfa_streak(user_id) >= MFA_LOCK_AFTER:
+            count("MfaLocked")
+            notify.send(username, "mfa_locked")
+            _note("mfa", "locked", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the code is wrong, expired or already used")
+    ops.mfa_attempt_succeeded(user_id)
     if not sessions.consume_challenge(mfa_token):
         _note("mfa", "failure", "challenge already used", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")

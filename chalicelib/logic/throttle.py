@@ -10,12 +10,20 @@ import hashlib
 
 from chalicelib.dal import ops
 from chalicelib.errors import Throttled
+from chalicelib.observability import count
 
 # bucket -> (hits allowed, window in seconds)
 LIMITS: dict[str, tuple[int, int]] = {
+    # Sign-up answers 409 for an e-mail that has an account (a sign-up form must say so),
+    # which tells whether an address is registered: this bound keeps that to 20 questions
+    # an hour from one source.
     "signup-ip": (20, 3600),
     "login-ip": (60, 300),
-    "login-email": (10, 300),
+    # Wrong passwords are bounded per e-mail *and source*: someone else's guesses do not
+    # lock the owner out. The per-e-mail bound, across sources, is far higher and only a
+    # distributed attack trips it (counted as SignInThrottled, which raises an alarm).
+    "login-email-ip": (10, 300),
+    "login-email": (100, 300),
     "mfa-ip": (60, 300),
     "refresh-ip": (120, 300),
     # reports a member may file in one campaign in an hour: a busy canvasser files one a
@@ -32,4 +40,6 @@ def check(bucket: str, key: str | None) -> None:
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     hits, seconds_left = ops.hit(bucket, digest, window)
     if hits > allowed:
+        if bucket == "login-email":
+            count("SignInThrottled")
         raise Throttled(seconds_left)

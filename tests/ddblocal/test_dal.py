@@ -1196,35 +1196,55 @@ def test_an_expired_challenge_is_not_returned(ddb: Tables) -> None:
     assert sessions.get_challenge("challenge-token") is None
 
 
-def test_a_challenge_dies_after_the_allowed_wrong_attempts(ddb: Tables) -> None:
+def test_a_challenge_allows_the_allowed_attempts_then_none(ddb: Tables) -> None:
     sessions.put_challenge("challenge-token", "u1", "ann", "refresh-enc", ttl=300)
     key = f"MFA#{sessions.token_hash('challenge-token')}"
 
     for attempt in range(1, sessions.MFA_CHALLENGE_ATTEMPTS):
-        sessions.count_failed_challenge("challenge-token")
+        assert sessions.reserve_challenge_attempt("challenge-token") is True
         assert sessions.get_challenge("challenge-token") == ("u1", "ann", "refresh-enc")
         assert (stored(ddb.sessions, key) or {})["attempts"] == attempt
 
-    sessions.count_failed_challenge("challenge-token")
-
+    assert sessions.reserve_challenge_attempt("challenge-token") is True  # the last one
     assert sessions.get_challenge("challenge-token") is None
-    assert stored(ddb.sessions, key) is None
-    assert sessions.consume_challenge("challenge-token") is False
+    assert sessions.reserve_challenge_attempt("challenge-token") is False
+    assert (stored(ddb.sessions, key) or {})["attempts"] == sessions.MFA_CHALLENGE_ATTEMPTS
 
 
-def test_count_failed_challenge_of_nothing_creates_nothing(ddb: Tables) -> None:
-    sessions.count_failed_challenge("no-such-challenge")
+def test_reserving_an_attempt_on_nothing_creates_nothing(ddb: Tables) -> None:
+    assert sessions.reserve_challenge_attempt("no-such-challenge") is False
     assert stored(ddb.sessions, f"MFA#{sessions.token_hash('no-such-challenge')}") is None
 
 
-def test_concurrent_wrong_attempts_kill_the_challenge(ddb: Tables) -> None:
+def test_concurrent_attempts_on_a_challenge_get_the_allowed_number_exactly(ddb: Tables) -> None:
     sessions.put_challenge("challenge-token", "u1", "ann", "refresh-enc", ttl=300)
 
-    outcomes = race(*[lambda: sessions.count_failed_challenge("challenge-token")] * 8)
+    outcomes = race(*[lambda: sessions.reserve_challenge_attempt("challenge-token")] * 12)
 
-    assert outcomes == [None] * 8  # no call failed
+    assert sorted(outcomes) == [False] * 7 + [True] * sessions.MFA_CHALLENGE_ATTEMPTS
     assert sessions.get_challenge("challenge-token") is None
-    assert stored(ddb.sessions, f"MFA#{sessions.token_hash('challenge-token')}") is None
+
+
+def test_concurrent_second_factor_attempts_of_an_account_get_the_streak_exactly(
+    ddb: Tables,
+) -> None:
+    outcomes = race(*[lambda: ops.reserve_mfa_attempt("u1", most=10, window=900, daily=30)] * 20)
+    allowed = [o for o in outcomes if o is None]
+    refused = [o for o in outcomes if isinstance(o, int)]
+    assert len(allowed) == 10 and len(refused) == 10
+    assert all(0 < wait <= 900 for wait in refused)
+    assert ops.mfa_streak("u1") == 10
+    ops.mfa_attempt_succeeded("u1")
+    assert ops.mfa_streak("u1") == 0
+    assert ops.reserve_mfa_attempt("u1", most=10, window=900, daily=30) is None
+
+
+def test_the_days_cap_holds_across_streaks(ddb: Tables) -> None:
+    for _ in range(3):
+        assert ops.reserve_mfa_attempt("u2", most=10, window=900, daily=3) is None
+    wait = ops.reserve_mfa_attempt("u2", most=10, window=900, daily=3)
+    assert wait is not None and 0 < wait <= 86400
+    assert ops.mfa_streak("u2") == 3  # the refused attempt was given back to the streak
 
 
 def test_consume_challenge_succeeds_once_under_threads(ddb: Tables) -> None:

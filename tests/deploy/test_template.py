@@ -104,6 +104,7 @@ NOT_FROM_THE_STACK = {
     "CRM_READ_TIMEOUT": "a tuning default",
     "AUTO_CONFIRM_SIGNUP": "set per stage in .chalice/config.json",
     "MAIN_TABLE_STREAM_ARN": "read only by `chalice package`; the template sets the stream",
+    "OUTBOX_PATH": "the local stack's stand-in for e-mail",
 }
 SECRETS = {"APP_SECRET", "USER_POOL_CLIENT_SECRET"}
 
@@ -159,6 +160,7 @@ def test_a_function_starts_with_exactly_its_template_environment(packaged, monke
         "UserPoolClient": "client-id",
         "ClientSecret": "arn:aws:secretsmanager:us-east-1:1:secret:client",
         "AppSecret": "arn:aws:secretsmanager:us-east-1:1:secret:app",
+        "MailFrom": "no-reply@example.org",
     }
     stack = Stack(names, {("AppKey", "Arn"): "arn:aws:kms:us-east-1:1:key/k"})
     for name, fn in functions(packaged.template).items():
