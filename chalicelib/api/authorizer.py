@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest
 
-from chalicelib.errors import NotAuthenticated
+from chalicelib.errors import NotAuthenticated, Unavailable
 from chalicelib.lazy import lazy
 from chalicelib.observability import log_auth
 
@@ -36,6 +36,13 @@ def session_authorizer(auth_request: AuthRequest) -> AuthResponse:
             caller = principal.authenticate(token.strip())
         except NotAuthenticated as exc:
             reason = exc.message
+        except Unavailable as exc:  # the view answers 503: not the caller's fault
+            log_auth("token", "unavailable", exc.message)
+            return AuthResponse(
+                routes=["*"],
+                principal_id="anonymous",
+                context={"authenticated": "false", "unavailable": "true", "reason": exc.message},
+            )
         else:
             return AuthResponse(
                 routes=["*"],

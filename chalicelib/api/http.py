@@ -121,6 +121,8 @@ def principal(request: Request) -> Principal:
     from chalicelib.logic.principal import Principal
 
     context = (request.context or {}).get("authorizer") or {}
+    if context.get("unavailable") == "true":
+        raise errors.Unavailable(str(context.get("reason") or "sign-in cannot be checked now"))
     if context.get("authenticated") != "true" or not context.get("session_id"):
         raise errors.NotAuthenticated(str(context.get("reason") or "not signed in"))
     return Principal(
