@@ -17,6 +17,7 @@ function. Code a test runs directly (its setup) is not a function and is not che
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,17 +80,32 @@ class Enforcer:
     policies: dict[str, Policy] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     kms_key_arn: str = ""
-    # the function running now; one at a time, and its worker threads (the CRM sync's
-    # pool) act as it too
-    role: str | None = None
+    # Which function runs, per thread (tests send concurrent requests); a thread that
+    # never said (a worker thread the function started, as the CRM sync's pool) acts as
+    # the function that started last.
+    _local: threading.local = field(default_factory=threading.local)
+    _latest: list[str | None] = field(default_factory=lambda: [None])
+
+    @property
+    def role(self) -> str | None:
+        if hasattr(self._local, "role"):
+            return self._local.role  # type: ignore[no-any-return]
+        return self._latest[0]
 
     @contextmanager
     def acting_as(self, function: str) -> Iterator[None]:
-        outer, self.role = self.role, function
+        had = hasattr(self._local, "role")
+        outer = getattr(self._local, "role", None)
+        self._local.role = function
+        self._latest[0] = function
         try:
             yield
         finally:
-            self.role = outer
+            if had:
+                self._local.role = outer
+            else:
+                del self._local.role
+            self._latest[0] = outer
 
     # --- set-up ---------------------------------------------------------------------
 

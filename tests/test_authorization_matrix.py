@@ -47,6 +47,19 @@ class World:
     def fresh_action(self) -> str:
         return str(create_action(self.api, self.people["admin"], self.cid)["action_id"])
 
+    def fresh_code(self) -> str:
+        reply = self.api.post(f"/campaigns/{self.cid}/join-codes", token=self.people["admin"].token)
+        assert reply.status == 201, reply
+        return str(reply.body["code"])
+
+    def removed_member(self) -> str:
+        """A volunteer who joined, then was removed by the admin: their user id."""
+        person = volunteer(self.api, "removed")
+        join(self.api, self.people["admin"], self.cid, person)
+        path = f"/campaigns/{self.cid}/members/{person.user_id}"
+        assert self.api.delete(path, token=self.people["admin"].token).status == 204
+        return person.user_id
+
     def fresh_list(self) -> str:
         reply = self.api.post(
             f"/campaigns/{self.cid}/lists",
@@ -57,6 +70,9 @@ class World:
         return str(reply.body["list_id"])
 
     def rejoin_target(self) -> None:
+        """After the admin removed the target: readmitted, then joined again."""
+        readmit = f"/campaigns/{self.cid}/members/{self.target.user_id}/readmit"
+        assert self.api.post(readmit, token=self.people["admin"].token).status == 200
         reply = self.api.post("/campaigns/join", {"code": self.join_code}, token=self.target.token)
         assert reply.status == 200, reply
 
@@ -144,6 +160,18 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("POST", "/campaigns/{cid}/join-codes"): (
         lambda w: (f"/campaigns/{w.cid}/join-codes", None),
         _admin_route(201),
+    ),
+    ("GET", "/campaigns/{cid}/join-codes"): (
+        lambda w: (f"/campaigns/{w.cid}/join-codes", None),
+        _admin_route(200),
+    ),
+    ("DELETE", "/campaigns/{cid}/join-codes/{code}"): (
+        lambda w: (f"/campaigns/{w.cid}/join-codes/{w.fresh_code()}", None),
+        _admin_route(204),
+    ),
+    ("POST", "/campaigns/{cid}/members/{uid}/readmit"): (
+        lambda w: (f"/campaigns/{w.cid}/members/{w.removed_member()}/readmit", None),
+        _admin_route(200),
     ),
     ("GET", "/campaigns/{cid}/members"): (
         lambda w: (f"/campaigns/{w.cid}/members", None),

@@ -15,7 +15,7 @@ from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
     from chalicelib import domain
-    from chalicelib.domain import Campaign
+    from chalicelib.domain import Campaign, JoinCode
     from chalicelib.logic import campaigns
     from chalicelib.logic.access import Access
     from chalicelib.logic.principal import Principal
@@ -74,13 +74,49 @@ def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     return {**_campaign(campaign, None), "role": domain.Role.ADMIN.value}
 
 
+def _join_code(code: JoinCode) -> dict[str, Any]:
+    return {
+        "code": code.code,
+        "campaign_id": code.campaign_id,
+        "created_at": code.created_at,
+        "created_by": code.created_by,
+        "expires_at": code.expires_at,
+        "uses": code.uses,
+        "max_uses": code.max_uses,
+        "revoked_at": code.revoked_at,
+    }
+
+
 @route(bp, "/campaigns/{cid}/join-codes", methods=["POST"], idempotent=True)
 def create_join_code(principal: Principal, cid: str) -> Response:
-    code = campaigns.create_join_code(principal, cid)
-    return Response(
-        body={"code": code.code, "campaign_id": code.campaign_id, "expires_at": code.expires_at},
-        status_code=201,
+    from chalicelib.api import schemas
+
+    request = bp.current_request
+    raw = json_body(request) if request.raw_body else {}
+    body = parse(schemas.JoinCodeIn, raw)
+    code = campaigns.create_join_code(
+        principal, cid, max_uses=body.max_uses, expires_in_days=body.expires_in_days
     )
+    return Response(body=_join_code(code), status_code=201)
+
+
+@route(bp, "/campaigns/{cid}/join-codes", methods=["GET"])
+def list_join_codes(principal: Principal, cid: str) -> dict[str, Any]:
+    limit, cursor = page_params(bp.current_request)
+    page = campaigns.list_join_codes(principal, cid, limit=limit, cursor=cursor)
+    return page_body([_join_code(c) for c in page.items], page.next_cursor)
+
+
+@route(bp, "/campaigns/{cid}/join-codes/{code}", methods=["DELETE"])
+def revoke_join_code(principal: Principal, cid: str, code: str) -> Response:
+    campaigns.revoke_join_code(principal, cid, code)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/campaigns/{cid}/members/{uid}/readmit", methods=["POST"])
+def readmit_member(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
+    campaigns.readmit(principal, cid, uid)
+    return {"campaign_id": cid, "user_id": uid, "readmitted": True}
 
 
 @route(bp, "/campaigns/{cid}/members", methods=["GET"])

@@ -60,6 +60,11 @@ class CodeIn(_In):
     code: Code
 
 
+class JoinCodeIn(_In):
+    max_uses: int | None = Field(default=None, ge=1, le=100_000)
+    expires_in_days: int | None = Field(default=None, ge=1, le=90)
+
+
 class CampaignIn(_In):
     name: Name
 

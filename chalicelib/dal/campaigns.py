@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
-from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel
+from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel, RemovedMemberModel
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role, User
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound
 
 _LAST_ADMIN = "a campaign always keeps at least one admin"
 
@@ -152,12 +152,29 @@ def list_user_memberships(user_id: str) -> list[Membership]:
     ]
 
 
-def add_member(campaign_id: str, user: User, role: Role) -> tuple[Membership, bool]:
-    """Add a membership unless there is one: (membership, created)."""
+def _removed_key(campaign_id: str, user_id: str) -> tuple[str, str]:
+    return _pk(campaign_id), f"REMOVED#{user_id}"
+
+
+def add_member(
+    campaign_id: str, user: User, role: Role, *, code: str | None = None
+) -> tuple[Membership, bool]:
+    """Add a membership unless there is one: (membership, created).
+
+    One transaction: the member is written only if they were not removed from the
+    campaign (until an admin readmits them), and, joining by `code`, only if the code
+    is live, not revoked and not used up; the code's use is counted with it."""
     stamp = now_iso()
     item = _member_item(campaign_id, user, role, user.user_id, stamp)
+    removed_pk, removed_sk = _removed_key(campaign_id, user.user_id)
     try:
         with transaction() as tx:
+            tx.condition_check(
+                RemovedMemberModel,
+                removed_pk,
+                removed_sk,
+                condition=RemovedMemberModel.pk.does_not_exist(),
+            )
             tx.save(item, condition=MemberModel.pk.does_not_exist())
             if role == Role.ADMIN:
                 tx.update(
@@ -169,14 +186,57 @@ def add_member(campaign_id: str, user: User, role: Role) -> tuple[Membership, bo
                     ],
                     condition=CampaignModel.pk.exists(),
                 )
+            if code is not None:
+                tx.update(
+                    JoinCodeModel(f"JOINCODE#{code}", "META"),
+                    actions=[
+                        JoinCodeModel.uses.add(1),
+                        JoinCodeModel.updated_at.set(stamp),
+                        JoinCodeModel.updated_by.set(user.user_id),
+                    ],
+                    condition=(JoinCodeModel.campaign_id == campaign_id)
+                    & JoinCodeModel.revoked_at.does_not_exist()
+                    & (JoinCodeModel.expires_at > stamp)
+                    & (
+                        JoinCodeModel.max_uses.does_not_exist()
+                        | (JoinCodeModel.uses < JoinCodeModel.max_uses)
+                    ),
+                )
     except TransactWriteError as exc:
-        if any(failed_conditions(exc)):
+        failed = failed_conditions(exc)
+        removed, member = [*failed, False, False][:2]
+        if member:
             existing = get_membership(campaign_id, user.user_id)
             if existing is not None:
                 return existing, False
-            raise NotFound("no such campaign") from None
+        if removed:
+            raise Forbidden(
+                "an admin removed you from this campaign; ask one to readmit you",
+                reason="removed_from_campaign",
+            ) from None
+        if any(failed):
+            raise NotFound("no such join code, or it has expired") from None
         raise
     return _membership(item), True
+
+
+def readmit(campaign_id: str, user_id: str, actor: str) -> None:
+    """Lift a removed member's bar (stamped with the admin first, for the audit)."""
+    removed_pk, removed_sk = _removed_key(campaign_id, user_id)
+    item = RemovedMemberModel(removed_pk, removed_sk)
+    try:
+        item.update(
+            actions=[
+                RemovedMemberModel.updated_at.set(now_iso()),
+                RemovedMemberModel.updated_by.set(actor),
+            ],
+            condition=RemovedMemberModel.pk.exists(),
+        )
+        item.delete(condition=RemovedMemberModel.pk.exists())
+    except (UpdateError, DeleteError) as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("no removed member with that id") from None
+        raise
 
 
 def change_role(campaign_id: str, user_id: str, role: Role, actor: str) -> Membership:
@@ -243,12 +303,25 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
             )
     except TransactWriteError as exc:
         _raise_member_conflict(exc, last_admin_at=0 if current.role == Role.ADMIN else None)
+    removed_pk, removed_sk = _removed_key(campaign_id, user_id)
+    stamp = now_iso()
+    bar = RemovedMemberModel(
+        removed_pk,
+        removed_sk,
+        entity="removed_member",
+        campaign_id=campaign_id,
+        user_id=user_id,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+    )
     try:
-        with transaction() as tx:
+        with transaction() as tx:  # items run: deletes, puts, updates
             tx.delete(
                 MemberModel(_pk(campaign_id), f"MEMBER#{user_id}"),
                 condition=MemberModel.role == current.role.value,
             )
+            tx.save(bar)
             if current.role == Role.ADMIN:
                 tx.update(
                     CampaignModel(_pk(campaign_id), "META"),
@@ -260,7 +333,7 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
                     condition=CampaignModel.admin_count > 1,
                 )
     except TransactWriteError as exc:
-        _raise_member_conflict(exc, last_admin_at=1 if current.role == Role.ADMIN else None)
+        _raise_member_conflict(exc, last_admin_at=2 if current.role == Role.ADMIN else None)
 
 
 def _raise_member_conflict(exc: TransactWriteError, *, last_admin_at: int | None) -> NoReturn:
@@ -274,20 +347,41 @@ def _raise_member_conflict(exc: TransactWriteError, *, last_admin_at: int | None
     raise exc
 
 
-def create_join_code(code: str, campaign_id: str, expires_at: str, actor: str) -> JoinCode:
+def _join_code(item: JoinCodeModel) -> JoinCode:
+    return JoinCode(
+        code=item.code,
+        campaign_id=item.campaign_id,
+        expires_at=item.expires_at,
+        created_at=item.created_at,
+        created_by=item.created_by or item.updated_by,
+        uses=int(item.uses or 0),
+        max_uses=None if item.max_uses is None else int(item.max_uses),
+        revoked_at=item.revoked_at,
+    )
+
+
+def create_join_code(
+    code: str, campaign_id: str, expires_at: str, actor: str, max_uses: int | None = None
+) -> JoinCode:
     stamp = now_iso()
-    JoinCodeModel(
+    item = JoinCodeModel(
         f"JOINCODE#{code}",
         "META",
         entity="join_code",
+        gsi1pk=f"JOINCODES#{campaign_id}",
+        gsi1sk=f"{stamp}#{code}",
         code=code,
         campaign_id=campaign_id,
         expires_at=expires_at,
+        created_by=actor,
+        uses=0,
+        max_uses=max_uses,
         created_at=stamp,
         updated_at=stamp,
         updated_by=actor,
-    ).save(condition=JoinCodeModel.pk.does_not_exist())
-    return JoinCode(code=code, campaign_id=campaign_id, expires_at=expires_at)
+    )
+    item.save(condition=JoinCodeModel.pk.does_not_exist())
+    return _join_code(item)
 
 
 def get_join_code(code: str) -> JoinCode | None:
@@ -295,4 +389,39 @@ def get_join_code(code: str) -> JoinCode | None:
         item = JoinCodeModel.get(f"JOINCODE#{code}", "META")
     except DoesNotExist:
         return None
-    return JoinCode(code=item.code, campaign_id=item.campaign_id, expires_at=item.expires_at)
+    return _join_code(item)
+
+
+def list_join_codes(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+    """The campaign's join codes, newest first (revoked and expired ones too)."""
+    return paged_query(
+        JoinCodeModel,
+        f"JOINCODES#{campaign_id}",
+        scope=f"joincodes:{campaign_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_join_code,
+        index=JoinCodeModel.gsi1,
+        newest_first=True,
+    )
+
+
+def revoke_join_code(campaign_id: str, code: str, actor: str) -> None:
+    """The code stops working at once; NotFound for a code that is not this campaign's."""
+    stamp = now_iso()
+    try:
+        JoinCodeModel(f"JOINCODE#{code}", "META").update(
+            actions=[
+                JoinCodeModel.revoked_at.set(stamp),
+                JoinCodeModel.updated_at.set(stamp),
+                JoinCodeModel.updated_by.set(actor),
+            ],
+            condition=(JoinCodeModel.campaign_id == campaign_id)
+            & JoinCodeModel.revoked_at.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        found = get_join_code(code)
+        if found is None or found.campaign_id != campaign_id:
+            raise NotFound("no such join code") from None

@@ -185,9 +185,25 @@ class ActionModel(MainModel):
 class JoinCodeModel(MainModel):
     Meta = MainMeta  # type: ignore[assignment]
 
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)  # JOINCODES#<campaign>: the campaign's codes
+    gsi1sk = UnicodeAttribute(null=True)
     code = UnicodeAttribute()
     campaign_id = UnicodeAttribute()
     expires_at = UnicodeAttribute()
+    created_by = UnicodeAttribute(null=True)
+    uses = NumberAttribute(default=0)
+    max_uses = NumberAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class RemovedMemberModel(MainModel):
+    """A member an admin removed: they may not join again until an admin readmits them."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
 
 
 class ContactModel(MainModel):
@@ -333,6 +349,7 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     MemberModel,
     ActionModel,
     JoinCodeModel,
+    RemovedMemberModel,
     ContactModel,
     ListModel,
     ListRowModel,

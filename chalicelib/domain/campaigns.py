@@ -35,3 +35,8 @@ class JoinCode:
     code: str
     campaign_id: str
     expires_at: str
+    created_at: str = ""
+    created_by: str = ""
+    uses: int = 0
+    max_uses: int | None = None
+    revoked_at: str | None = None

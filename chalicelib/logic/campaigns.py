@@ -51,24 +51,52 @@ def update_campaign(
     )
 
 
-def create_join_code(principal: Principal, campaign_id: str) -> JoinCode:
+def create_join_code(
+    principal: Principal,
+    campaign_id: str,
+    *,
+    max_uses: int | None = None,
+    expires_in_days: int | None = None,
+) -> JoinCode:
     require(principal, campaign_id, Permission.MANAGE_MEMBERS)
     code = "".join(secrets.choice(_JOIN_ALPHABET) for _ in range(10))
+    ttl = JOIN_CODE_TTL if expires_in_days is None else timedelta(days=expires_in_days)
     return campaigns_dal.create_join_code(
-        code, campaign_id, iso(now() + JOIN_CODE_TTL), principal.user_id
+        code, campaign_id, iso(now() + ttl), principal.user_id, max_uses
     )
 
 
+def list_join_codes(
+    principal: Principal, campaign_id: str, *, limit: int, cursor: str | None
+) -> Page:
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    return campaigns_dal.list_join_codes(campaign_id, limit=limit, cursor=cursor)
+
+
+def revoke_join_code(principal: Principal, campaign_id: str, code: str) -> None:
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    campaigns_dal.revoke_join_code(campaign_id, code.strip().upper(), principal.user_id)
+
+
 def join(principal: Principal, code: str) -> Membership:
-    """Join a campaign as a volunteer (a member already keeps their role)."""
+    """Join a campaign as a volunteer (a member already keeps their role). The code must
+    be live, not revoked and not used up, and the caller not removed from the campaign."""
     join_code = campaigns_dal.get_join_code(code.strip().upper())
-    if join_code is None or join_code.expires_at <= iso(now()):
+    if join_code is None or join_code.expires_at <= iso(now()) or join_code.revoked_at:
         raise NotFound("no such join code, or it has expired")
     user = users_dal.get_user(principal.user_id)
     if user is None:
         raise NotAuthenticated("no such user")
-    membership, _created = campaigns_dal.add_member(join_code.campaign_id, user, Role.VOLUNTEER)
+    membership, _created = campaigns_dal.add_member(
+        join_code.campaign_id, user, Role.VOLUNTEER, code=join_code.code
+    )
     return membership
+
+
+def readmit(principal: Principal, campaign_id: str, user_id: str) -> None:
+    """A removed member may join again."""
+    require(principal, campaign_id, Permission.MANAGE_MEMBERS)
+    campaigns_dal.readmit(campaign_id, user_id, principal.user_id)
 
 
 def list_members(

@@ -34,7 +34,7 @@ from chalicelib.domain import (
     Session,
     User,
 )
-from chalicelib.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 if TYPE_CHECKING:
     from tests.ddblocal.conftest import Tables
@@ -668,13 +668,64 @@ def test_join_codes(ddb: Tables) -> None:
 
     code = campaigns.create_join_code("ABC123", "c1", "2030-01-01T00:00:00.000Z", "founder")
 
-    assert code == JoinCode(code="ABC123", campaign_id="c1", expires_at="2030-01-01T00:00:00.000Z")
+    assert code == JoinCode(
+        code="ABC123",
+        campaign_id="c1",
+        expires_at="2030-01-01T00:00:00.000Z",
+        created_at=code.created_at,
+        created_by="founder",
+    )
+    assert code.created_at and code.uses == 0 and code.max_uses is None and not code.revoked_at
     assert campaigns.get_join_code("ABC123") == code
     item = stored(ddb.main, "JOINCODE#ABC123", "META")
     assert item is not None
     assert item["entity"] == "join_code"
     assert item["updated_by"] == "founder"
     assert campaigns.get_join_code("NOPE") is None
+
+
+def test_a_limited_code_admits_exactly_its_number_under_threads(ddb: Tables) -> None:
+    make_campaign("c1")
+    campaigns.create_join_code("LIM3", "c1", "2030-01-01T00:00:00.000Z", "founder", max_uses=3)
+    people = [make_user(f"j{i}") for i in range(8)]
+
+    outcomes = race(
+        *[lambda p=p: campaigns.add_member("c1", p, Role.VOLUNTEER, code="LIM3") for p in people]
+    )
+
+    joined = [o for o in outcomes if isinstance(o, tuple)]
+    refused = [o for o in outcomes if isinstance(o, NotFound)]
+    assert len(joined) == 3 and len(refused) == 5, outcomes
+    assert campaigns.get_join_code("LIM3").uses == 3
+
+
+def test_a_removed_member_is_barred_until_readmitted(ddb: Tables) -> None:
+    make_campaign("c1")
+    vol = make_user("v1")
+    campaigns.create_join_code("OPEN1", "c1", "2030-01-01T00:00:00.000Z", "founder")
+    campaigns.add_member("c1", vol, Role.VOLUNTEER, code="OPEN1")
+    campaigns.remove_member("c1", "v1", "founder")
+
+    with pytest.raises(Forbidden) as barred:
+        campaigns.add_member("c1", vol, Role.VOLUNTEER, code="OPEN1")
+    assert barred.value.reason == "removed_from_campaign"
+    assert campaigns.get_join_code("OPEN1").uses == 1  # the refused join used nothing up
+    campaigns.readmit("c1", "v1", "founder")
+    assert campaigns.add_member("c1", vol, Role.VOLUNTEER, code="OPEN1")[1] is True
+    with pytest.raises(NotFound):
+        campaigns.readmit("c1", "v1", "founder")
+
+
+def test_a_revoked_code_admits_no_one(ddb: Tables) -> None:
+    make_campaign("c1")
+    campaigns.create_join_code("REV1", "c1", "2030-01-01T00:00:00.000Z", "founder")
+    campaigns.revoke_join_code("c1", "REV1", "founder")
+    campaigns.revoke_join_code("c1", "REV1", "founder")  # again: nothing changes
+    with pytest.raises(NotFound):
+        campaigns.add_member("c1", make_user("v2"), Role.VOLUNTEER, code="REV1")
+    with pytest.raises(NotFound):
+        campaigns.revoke_join_code("c2", "REV1", "someone")
+    assert campaigns.list_join_codes("c1", limit=10, cursor=None).items[0].revoked_at
 
 
 def test_a_join_code_is_never_overwritten(ddb: Tables) -> None:
