@@ -82,16 +82,56 @@ def serialize_dynamodb() -> None:
     if _serialized:
         return
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     lock = threading.Lock()
-    original = DynamoHandler.call_action
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.call_action
 
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
+        def call_action(self: Any, _original: Any = original) -> Any:
+            with lock:
+                return _original(self)
 
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+        handler.call_action = call_action  # type: ignore[method-assign]
+    _keep_streams_through_refused_transactions()
     _serialized = True
+
+
+def _keep_streams_through_refused_transactions() -> None:
+    """A refused transaction leaves the stream as it was, as in DynamoDB.
+
+    moto applies a transaction's items one by one and, when one is refused, puts back a
+    copy of each table taken before. The stream records of the items it had applied
+    stay in the original table's stream, which every open shard iterator still reads,
+    while new records go to the copy's: readers saw changes that never happened and
+    then nothing more. Here the original stream is kept, without those records.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        shards: dict[str, tuple[Any, int]] = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            name = op.get("TableName") if isinstance(op, dict) else None
+            if not isinstance(name, str) or name in shards:
+                continue
+            table = self.tables.get(name)
+            if table is not None and table.stream_shard is not None:
+                shards[name] = (table.stream_shard, len(table.stream_shard.items))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                del shard.items[length:]
+                restored = self.tables.get(name)
+                if restored is not None:
+                    restored.stream_shard = shard
+                    shard.table = restored
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 @dataclass

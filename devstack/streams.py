@@ -18,6 +18,7 @@ from typing import Any
 log = logging.getLogger("devstack.streams")
 
 MAX_ATTEMPTS = 5
+REFRESH_AFTER_IDLE_POLLS = 4  # about a second at the default interval
 
 
 class LambdaContext:
@@ -113,6 +114,7 @@ class StreamPoller:
         pending: list[dict[str, Any]] = []  # fetched, not yet handled
         iterator: str | None = self._iterator(shard_id, None)
         attempts: dict[str, int] = {}
+        idle = 0  # polls in a row that found nothing
         while not self._stop.is_set():
             try:
                 if len(pending) < self._batch_size and iterator:
@@ -123,7 +125,14 @@ class StreamPoller:
                     self._stop.wait(self._interval)
                     if iterator is None:
                         return  # the shard is closed and drained
+                    idle += 1
+                    if idle % REFRESH_AFTER_IDLE_POLLS == 0:
+                        # A fresh iterator from the checkpoint: an iterator can go stale
+                        # (AWS's expire after 15 minutes; moto's stop seeing new records
+                        # once a refused transaction has restored the table behind it).
+                        iterator = self._iterator(shard_id, checkpoint)
                     continue
+                idle = 0
                 batch = pending[: self._batch_size]
                 failed_at = self._deliver(batch)
                 if failed_at is None:

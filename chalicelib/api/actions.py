@@ -22,6 +22,10 @@ else:
 
 bp = Blueprint(__name__)
 
+# an action's text is bounded in the schema (300 KB of UTF-8); as JSON with escapes it
+# may take up to three times that
+MAX_ACTION_BODY_BYTES = 1024 * 1024
+
 
 def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -56,7 +60,7 @@ def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
 def create_action(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
 
-    body = parse(schemas.ActionIn, json_body(bp.current_request))
+    body = parse(schemas.ActionIn, json_body(bp.current_request, max_bytes=MAX_ACTION_BODY_BYTES))
     action = actions.create_action(principal, cid, body.model_dump())
     return Response(body=action_body(action, admin=True), status_code=201)
 
@@ -85,7 +89,9 @@ def get_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
 def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
-    body = parse(schemas.ActionPatch, json_body(bp.current_request))
+    body = parse(
+        schemas.ActionPatch, json_body(bp.current_request, max_bytes=MAX_ACTION_BODY_BYTES)
+    )
     return action_body(actions.update_action(principal, cid, aid, body.changes()), admin=True)
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalice import BadRequestError, Blueprint, ChaliceViewError, Response
+from chalice import Blueprint, ChaliceViewError, Response
 from chalice.app import Request
 
 from chalicelib import errors
@@ -225,14 +225,71 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
 # ---- input ---------------------------------------------------------------------------
 
 
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object (400 otherwise)."""
+MAX_BODY_BYTES = 256 * 1024  # a route that takes more says so (contacts, lists)
+MAX_JSON_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise errors.InvalidInput("body", f"{name} is not a JSON number")
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep `value` nests, counting no further than `limit + 1` (no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text, outside strings, without parsing it
+    (Python's parser recurses and would overflow on a hostile document)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request body as a JSON object (400 otherwise): at most `max_bytes`, nested at
+    most MAX_JSON_DEPTH deep, numbers finite; checked before anything is parsed."""
+    import json
+
+    raw = request.raw_body or b""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if len(data) > max_bytes:
+        raise errors.InvalidInput("body", f"is larger than {max_bytes} bytes")
+    if _nesting(data) > MAX_JSON_DEPTH:
+        raise errors.InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        body = request.json_body
-    except BadRequestError:
+        body = json.loads(data or b"null", parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         raise errors.InvalidInput("body", "is not valid JSON") from None
     if not isinstance(body, dict):
         raise errors.InvalidInput("body", "must be a JSON object")
+    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise errors.InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels")
     return body
 
 
@@ -265,7 +322,7 @@ def page_params(request: Request) -> tuple[int, str | None]:
     if raw is None or raw == "":
         limit = DEFAULT_LIMIT
     else:
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
             raise errors.InvalidInput("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
         limit = int(raw)
         if not 1 <= limit <= MAX_LIMIT:

@@ -38,6 +38,10 @@ def _list(voter_list: VoterList) -> dict[str, Any]:
     }
 
 
+# Lambda takes requests of 6 MB at most; a list inline stays well under that
+MAX_LIST_BYTES = 5 * 1024 * 1024
+
+
 @route(
     bp,
     "/campaigns/{cid}/lists",
@@ -57,11 +61,13 @@ def upload_list(principal: Principal, cid: str) -> Response:
         if len(name) > 200:
             raise InvalidInput("name", "at most 200 characters")
         raw = request.raw_body or b""
+        if len(raw) > MAX_LIST_BYTES:
+            raise InvalidInput("body", f"is larger than {MAX_LIST_BYTES} bytes")
         provider = query_param(request, "provider")
         count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
         result = lists.upload_list(principal, cid, name, count, rows, provider)
     else:
-        body = parse(schemas.ListIn, json_body(request))
+        body = parse(schemas.ListIn, json_body(request, max_bytes=MAX_LIST_BYTES))
         result = lists.upload_list(
             principal, cid, body.name, len(body.rows), body.rows, body.provider
         )

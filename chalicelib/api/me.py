@@ -54,11 +54,15 @@ def _contact(contact: Contact) -> dict[str, Any]:
     }
 
 
+# 5,000 contacts a request, each of a name and a few phones and e-mails
+MAX_CONTACTS_BYTES = 4 * 1024 * 1024
+
+
 @route(bp, "/me/contacts", methods=["PUT"])
 def sync_contacts(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
-    body = parse(schemas.ContactsIn, json_body(bp.current_request))
+    body = parse(schemas.ContactsIn, json_body(bp.current_request, max_bytes=MAX_CONTACTS_BYTES))
     result = contacts.sync_contacts(principal, body.contacts)
     return {
         "received": result.received,

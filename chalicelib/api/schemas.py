@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from chalicelib.errors import InvalidInput
 
@@ -69,24 +76,66 @@ class CampaignIn(_In):
     name: Name
 
 
+MAX_SETTINGS_BYTES = 16 * 1024
+
+
+def _bounded_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    import json
+
+    if value is not None and len(json.dumps(value).encode()) > MAX_SETTINGS_BYTES:
+        raise ValueError(f"is larger than {MAX_SETTINGS_BYTES} bytes as JSON")
+    return value
+
+
 class CampaignPatch(_In):
     name: Name | None = None
-    settings: dict[str, Any] | None = None
+    settings: Annotated[dict[str, Any] | None, AfterValidator(_bounded_settings)] = None
 
 
 class RoleIn(_In):
     role: Literal["admin", "volunteer"]
 
 
+# An action is one item: beside the bounds on each text, all of its text together is
+# at most MAX_ACTION_TEXT_BYTES in UTF-8, so the item stays below DynamoDB's 400 KB
+# whatever the characters and however many ids the questions and responses get.
+MAX_ACTION_TEXT_BYTES = 300_000
+
+
+def _action_text_bytes(action: Any) -> int:
+    texts = [action.title or "", action.instructions or ""]
+    for question in action.questions or []:
+        texts.append(question.text)
+        texts.extend(response.text for response in question.responses)
+    return sum(len(text.encode()) for text in texts)
+
+
+def _bounded_action(action: Any) -> Any:
+    if _action_text_bytes(action) > MAX_ACTION_TEXT_BYTES:
+        raise InvalidInput(
+            "questions", f"the action's text is larger than {MAX_ACTION_TEXT_BYTES} bytes"
+        )
+    return action
+
+
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+]
+ResponseText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+Questions = Annotated[list["QuestionIn"], Field(max_length=50)]
+
+
 class ResponseIn(_In):
     response_id: Id | None = None
-    text: Text
+    text: ResponseText
 
 
 class QuestionIn(_In):
     question_id: Id | None = None
-    text: Text
-    responses: Annotated[list[ResponseIn], Field(max_length=50)] = []
+    text: QuestionText
+    responses: Annotated[list[ResponseIn], Field(max_length=20)] = []
 
 
 class ActionIn(_In):
@@ -94,7 +143,11 @@ class ActionIn(_In):
     title: Name
     instructions: LongText | None = None
     status: ActionStatus = "draft"
-    questions: Annotated[list[QuestionIn], Field(max_length=100)] = []
+    questions: Questions = []
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ActionIn:
+        return _bounded_action(self)  # type: ignore[no-any-return]
 
 
 class ActionPatch(_In):
@@ -102,7 +155,11 @@ class ActionPatch(_In):
     title: Name | None = None
     instructions: LongText | None = None
     status: ActionStatus | None = None
-    questions: Annotated[list[QuestionIn], Field(max_length=100)] | None = None
+    questions: Questions | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ActionPatch:
+        return _bounded_action(self)  # type: ignore[no-any-return]
 
     def changes(self) -> dict[str, Any]:
         """Only what the request named; a null clears an optional field."""

@@ -12,10 +12,10 @@ daily archive job has written them to the log bucket by then.
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.dal.models import SharedClientModel, _LazyMeta
+from chalicelib.dal.models import JSONAttribute, SharedClientModel, _LazyMeta
 
 RETENTION_DAYS = 14
 

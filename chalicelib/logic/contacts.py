@@ -27,22 +27,60 @@ MAX_VALUES_PER_CONTACT = 50
 
 @dataclass
 class _Draft:
+    """A contact being merged: its values as ordered sets, so each merge costs what it
+    adds, and never more than MAX_VALUES_PER_CONTACT phones or e-mails (a bound on the
+    stored item's size, whatever a sync sends)."""
+
     contact_id: str
     name: str
-    phones: list[str] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
+    phones: dict[str, None] = field(default_factory=dict)
+    emails: dict[str, None] = field(default_factory=dict)
+    keys: dict[str, None] = field(default_factory=dict)
     existing: Contact | None = None
 
+    @classmethod
+    def of(cls, contact: Contact) -> _Draft:
+        return cls(
+            contact.contact_id,
+            contact.name,
+            dict.fromkeys(contact.phones),
+            dict.fromkeys(contact.emails),
+            dict.fromkeys(contact.keys),
+            contact,
+        )
+
+    def merge(self, phones: list[str], emails: list[str]) -> tuple[list[str], int]:
+        """Add what fits; (the match keys added, how many values did not fit)."""
+        added: list[str] = []
+        dropped = 0
+        for values, into, key_of in (
+            (phones, self.phones, matching.phone_key),
+            (emails, self.emails, matching.email_key),
+        ):
+            for value in values:
+                if value in into:
+                    continue
+                if len(into) >= MAX_VALUES_PER_CONTACT:
+                    dropped += 1
+                    continue
+                into[value] = None
+                key = key_of(value)
+                if key not in self.keys:
+                    self.keys[key] = None
+                    added.append(key)
+        return added, dropped
+
     def contact(self) -> Contact:
-        return Contact(self.contact_id, self.name, self.phones, self.emails, self.keys)
+        return Contact(
+            self.contact_id, self.name, list(self.phones), list(self.emails), list(self.keys)
+        )
 
     def changed(self) -> bool:
         before = self.existing
         return before is None or (before.name, before.phones, before.emails) != (
             self.name,
-            self.phones,
-            self.emails,
+            list(self.phones),
+            list(self.emails),
         )
 
 
@@ -122,10 +160,7 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
         raise InvalidInput("contacts", f"at most {MAX_CONTACTS_PER_SYNC} contacts a request")
     user_id = principal.user_id
     existing = contacts_dal.all_contacts(user_id)
-    drafts: dict[str, _Draft] = {
-        c.contact_id: _Draft(c.contact_id, c.name, list(c.phones), list(c.emails), list(c.keys), c)
-        for c in existing
-    }
+    drafts: dict[str, _Draft] = {c.contact_id: _Draft.of(c) for c in existing}
     owner = {key: c.contact_id for c in existing for key in c.keys}
     problems: list[dict[str, Any]] = []
     touched: list[str] = []
@@ -143,10 +178,17 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
         draft = drafts[target]
         if name:
             draft.name = name
-        draft.phones = list(dict.fromkeys(draft.phones + phones))
-        draft.emails = list(dict.fromkeys(draft.emails + emails))
-        draft.keys = list(dict.fromkeys(draft.keys + keys))
-        for key in keys:
+        added, dropped = draft.merge(phones, emails)
+        if dropped:
+            problems.append(
+                {
+                    "index": index,
+                    "field": "contact",
+                    "reason": f"merged into a contact that has {MAX_VALUES_PER_CONTACT} phones "
+                    f"or e-mails already; {dropped} were not kept",
+                }
+            )
+        for key in added:
             owner.setdefault(key, target)
         touched.append(target)
 

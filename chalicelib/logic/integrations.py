@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import crypto
@@ -15,6 +16,7 @@ from chalicelib.domain import REPORT_RESULTS, Integration
 from chalicelib.errors import InvalidInput, NotFound, Refused
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
+from chalicelib.observability import logger
 
 CATALOG_TTL = 600  # seconds
 
@@ -140,8 +142,53 @@ def catalog(principal: Principal, campaign_id: str, provider: str) -> dict[str, 
         raise Refused(f"{provider} could not be read: {exc.message}") from None
     finally:
         client.close()
-    ops.put_cached(key, found, CATALOG_TTL)
+    found = sane_catalog(found)
+    if len(json.dumps(found).encode()) <= MAX_CACHED_CATALOG_BYTES:
+        ops.put_cached(key, found, CATALOG_TTL)
+    else:  # a huge catalog is served, not cached (one ops item holds 400 KB at most)
+        logger.warning("catalog too large to cache", extra={"provider": provider})
     return found
+
+
+MAX_CATALOG_ENTRIES = 5000
+MAX_CACHED_CATALOG_BYTES = 300 * 1024
+MAX_CATALOG_NAME = 200
+
+
+def _entry(raw: Any) -> dict[str, Any] | None:
+    """One catalog entry as the console needs it, or None for a malformed one: an id that
+    is text or a whole number, a name of text, responses of the same shape."""
+    if not isinstance(raw, dict):
+        return None
+    ident = raw.get("id")
+    if isinstance(ident, bool) or not isinstance(ident, str | int) or str(ident) == "":
+        return None
+    if isinstance(ident, str) and len(ident) > MAX_CATALOG_NAME:
+        return None
+    name = raw.get("name")
+    entry: dict[str, Any] = {
+        **{k: v for k, v in raw.items() if isinstance(v, str | int) and not isinstance(v, bool)},
+        "id": ident,
+        "name": (name if isinstance(name, str) else str(ident))[:MAX_CATALOG_NAME],
+    }
+    for key, value in list(entry.items()):
+        if isinstance(value, str) and len(value) > MAX_CATALOG_NAME:
+            entry[key] = value[:MAX_CATALOG_NAME]
+    if "responses" in raw:
+        responses = raw["responses"] if isinstance(raw["responses"], list) else []
+        entry["responses"] = [e for e in map(_entry, responses[:MAX_CATALOG_ENTRIES]) if e]
+    return entry
+
+
+def sane_catalog(found: Any) -> dict[str, Any]:
+    """A provider's catalog with every malformed entry left out and every list bounded."""
+    if not isinstance(found, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, entries in found.items():
+        if isinstance(entries, list):
+            out[key] = [e for e in map(_entry, entries[:MAX_CATALOG_ENTRIES]) if e]
+    return out
 
 
 def _external_id(value: Any, field: str) -> str:

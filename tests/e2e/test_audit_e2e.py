@@ -117,3 +117,24 @@ def test_changes_and_sign_ins_reach_the_audit_and_the_archive(http_api, local_st
         timeout=120,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_after_a_refused_transaction_audit_and_sync_go_on(http_api, local_stack):
+    """A transaction the table refuses (removing a campaign's only admin) must not stop the
+    stream's consumers: the changes after it still reach the audit."""
+    api = http_api
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    refused = api.delete(f"/campaigns/{cid}/members/{admin.user_id}", token=admin.token)
+    assert refused.status == 409, refused
+    aid = api.post(
+        f"/campaigns/{cid}/actions", {"type": "call", "title": "After"}, token=admin.token
+    ).body["action_id"]
+    assert api.delete(f"/campaigns/{cid}/actions/{aid}", token=admin.token).status == 204
+    items = _wait_for(
+        api,
+        f"/campaigns/{cid}/audit",
+        admin.token,
+        lambda got: {"action.created", "action.deleted"} <= {i["event"] for i in got},
+    )
+    assert {"action.created", "action.deleted"} <= {i["event"] for i in items}
