@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.crm.errors import (
     CredentialsRejected,
     CrmError,
+    DeadlineExceeded,
     EndpointNotAllowed,
     OutcomeUnknown,
     PermanentCrmError,
@@ -38,6 +39,7 @@ __all__ = [
     "CredentialsRejected",
     "CrmClient",
     "CrmError",
+    "DeadlineExceeded",
     "EndpointNotAllowed",
     "OutcomeUnknown",
     "PermanentCrmError",

@@ -80,6 +80,11 @@ class TransientCrmError(CrmError):
     retryable = True
 
 
+class DeadlineExceeded(TransientCrmError):
+    """The caller's deadline came before the provider answered (an API request's budget):
+    nothing more was tried."""
+
+
 class OutcomeUnknown(TransientCrmError):
     """A write was sent and no answer came (a read timeout): it may have reached the CRM.
 

@@ -26,6 +26,8 @@ client modules that import it; nothing outside `chalicelib.crm` should import th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -48,6 +50,7 @@ from requests.auth import AuthBase
 
 from chalicelib.crm.errors import (
     CredentialsRejected,
+    DeadlineExceeded,
     EndpointNotAllowed,
     OutcomeUnknown,
     PermanentCrmError,
@@ -422,6 +425,11 @@ class NoAuth(AuthBase):
         return "NoAuth()"
 
 
+_MIN_CALL_SECONDS = 0.25
+_CREDENTIAL_HEADERS = {"authorization", "authtoken", "x-api-key", "api-key", "token"}
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+
+
 def _maybe_sent(exc: Exception) -> bool:
     """Whether a failed request may have reached the server (so a retry could repeat it)."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -616,6 +624,14 @@ class HttpCore:
             self.limiter.acquire(max_wait, resumed=resumed)
             resumed = False
             sent_at = self.limiter.now()
+            left = _time_left()
+            if left is not None and left < _MIN_CALL_SECONDS:
+                raise DeadlineExceeded(
+                    self.provider, f"{method} {template}: no time left to ask the provider"
+                )
+            connect, read = self.timeouts.connect, self.timeouts.read
+            if left is not None:  # one call never outlasts the caller's deadline
+                connect, read = min(connect, left), min(read, left)
             try:
                 response = self._session.request(
                     method,
@@ -624,7 +640,7 @@ class HttpCore:
                     data=data,
                     headers=headers,
                     auth=self._auth if authenticate else NoAuth(),
-                    timeout=(self.timeouts.connect, self.timeouts.read),
+                    timeout=(connect, read),
                     allow_redirects=False,
                 )
             except (
@@ -633,6 +649,11 @@ class HttpCore:
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
                 what = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                after = _time_left()
+                if isinstance(exc, requests.Timeout) and after is not None and after < 0.5:
+                    raise DeadlineExceeded(
+                        self.provider, f"{method} {template} did not answer in time"
+                    ) from None
                 if not idempotent and _maybe_sent(exc):
                     raise OutcomeUnknown(
                         self.provider,
@@ -658,6 +679,14 @@ class HttpCore:
             if not throttled and (status in accept or 200 <= status < 300):
                 self.limiter.accepted()
                 return reply
+            if status >= 500 and not idempotent and not throttled:
+                # a 5xx does not prove the write did not land: never sent again by itself
+                self.limiter.accepted()
+                raise OutcomeUnknown(
+                    self.provider,
+                    f"{method} {template} answered HTTP {status}: it may have arrived",
+                    status=status,
+                )
             if status == 429 or throttled or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None:
@@ -724,9 +753,51 @@ class HttpCore:
             text = f"HTTP {status}" if status is not None else "no explanation given"
         return self.redact(text)
 
+    def _credential_forms(self) -> list[str]:
+        """Every form a credential may come back in: each secret, and each value the
+        client's auth sends (an Authorization header), with their base64 and URL-encoded
+        forms."""
+        values = {s for s in self._secrets() if s}
+        try:
+            prepared = requests.Request("GET", self.base_url + "/", auth=self._auth).prepare()
+            headers = {**self._session.headers, **prepared.headers}
+        except Exception:  # an auth that needs I/O: its secrets are listed anyway
+            headers = dict(self._session.headers)
+        for name, value in headers.items():
+            if name.lower() in _CREDENTIAL_HEADERS and isinstance(value, str) and value:
+                values.add(value)
+                values.add(value.split(" ", 1)[-1])
+        forms = set(values)
+        for value in values:
+            forms.add(quote(value, safe=""))
+            encoded = base64.b64encode(value.encode()).decode()
+            forms.update(
+                {encoded, encoded.rstrip("="), base64.urlsafe_b64encode(value.encode()).decode()}
+            )
+        return sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
+
     def redact(self, text: str) -> str:
-        for secret in sorted((s for s in self._secrets() if s), key=len, reverse=True):
-            text = text.replace(secret, "***")
+        """`text` with every credential blanked out, in clear or encoded; any base64 run
+        that decodes to text holding a secret is blanked too."""
+        forms = self._credential_forms()
+        for form in forms:
+            text = text.replace(form, "***")
+        secrets = [s for s in self._secrets() if s and len(s) >= 4]
+        if secrets:
+
+            def hides_secret(match: re.Match[str]) -> str:
+                token = match.group(0)
+                for candidate in (token, token.replace("-", "+").replace("_", "/")):
+                    padded = candidate + "=" * (-len(candidate) % 4)
+                    try:
+                        decoded = base64.b64decode(padded).decode("utf-8", "ignore")
+                    except (ValueError, binascii.Error):
+                        continue
+                    if any(secret in decoded for secret in secrets):
+                        return "***"
+                return token
+
+            text = _BASE64_RUN.sub(hides_secret, text)
         text = " ".join(text.split())
         if len(text) > _MAX_MESSAGE:
             text = text[: _MAX_MESSAGE - 1] + "…"

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib import crypto
 from chalicelib.auth.policy import Permission
 from chalicelib.config import settings
-from chalicelib.crm import PROVIDERS, CredentialsRejected, CrmError, make_client
+from chalicelib.crm import (
+    PROVIDERS,
+    CredentialsRejected,
+    CrmError,
+    DeadlineExceeded,
+    TransientCrmError,
+    make_client,
+)
 from chalicelib.dal import actions as actions_dal
 from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
 from chalicelib.domain import REPORT_RESULTS, Integration
-from chalicelib.errors import InvalidInput, NotFound, Refused
+from chalicelib.errors import InvalidInput, NotFound, Refused, TimedOut
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import logger
@@ -49,15 +59,45 @@ def credentials_of(integration: Integration) -> dict[str, Any]:
     )
 
 
-def _client(provider: str, credentials: dict[str, Any]) -> Any:
-    from chalicelib.crm.http import Timeouts
+# An API request that asks a CRM something answers within this many seconds (API
+# Gateway cuts requests off at 29): one try per call, no waiting out a provider's
+# outage; retries belong to the background sync.
+API_DEADLINE = 20.0
 
-    timeouts = Timeouts(read=settings().crm_read_timeout)
-    return make_client(provider, base_url(provider), credentials, timeouts=timeouts)
+
+def _client(provider: str, credentials: dict[str, Any], *, background: bool = True) -> Any:
+    from chalicelib.crm.http import RetryPolicy, Timeouts
+
+    read = settings().crm_read_timeout
+    if background:
+        return make_client(provider, base_url(provider), credentials, timeouts=Timeouts(read=read))
+    return make_client(
+        provider,
+        base_url(provider),
+        credentials,
+        timeouts=Timeouts(read=min(read, 10.0)),
+        retry=RetryPolicy(max_attempts=1, max_queue_wait=2.0),
+    )
 
 
-def client_for(integration: Integration) -> Any:
-    return _client(integration.provider, credentials_of(integration))
+def client_for(integration: Integration, *, background: bool = True) -> Any:
+    return _client(integration.provider, credentials_of(integration), background=background)
+
+
+@contextmanager
+def _answering_in_time(provider: str) -> Iterator[None]:
+    """An API request's calls to a CRM: within API_DEADLINE, else 504."""
+    from chalicelib.crm.http import deadline
+
+    with deadline(time.monotonic() + API_DEADLINE):
+        try:
+            yield
+        except DeadlineExceeded:
+            raise TimedOut(f"{provider} did not answer in time; try again later") from None
+        except TransientCrmError as exc:
+            if "timed out" in exc.message:
+                raise TimedOut(f"{provider} did not answer in time; try again later") from None
+            raise
 
 
 def _parsed_credentials(provider: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -86,9 +126,10 @@ def configure(
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
     check_provider(provider)
     credentials = _parsed_credentials(provider, body)
-    client = _client(provider, credentials)
+    client = _client(provider, credentials, background=False)
     try:
-        client.check_credentials()
+        with _answering_in_time(provider):
+            client.check_credentials()
     except CredentialsRejected as exc:
         raise Refused(f"{provider} rejected the credentials: {exc.message}") from None
     except CrmError as exc:
@@ -133,9 +174,10 @@ def catalog(principal: Principal, campaign_id: str, provider: str) -> dict[str, 
     cached = ops.get_cached(key)
     if cached is not None:
         return dict(cached)
-    client = client_for(integration)
+    client = client_for(integration, background=False)
     try:
-        found: dict[str, Any] = client.catalog()
+        with _answering_in_time(provider):
+            found: dict[str, Any] = client.catalog()
     except CredentialsRejected as exc:
         raise Refused(f"{provider} rejected the stored credentials: {exc.message}") from None
     except CrmError as exc:

@@ -925,10 +925,15 @@ def test_a_pdi_flag_post_that_timed_out_after_sending_is_not_retried(
     assert len(pdi_fake.calls_to("POST", r"^/flags$")) == 1
 
 
-def test_a_write_refused_with_503_is_retried(
-    van: VanClient, van_fake: FakeVan, sleeps: Sleeps
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_write_answered_with_a_5xx_is_never_sent_again_by_itself(
+    van: VanClient, van_fake: FakeVan, sleeps: Sleeps, status: int
 ) -> None:
-    van_fake.fail_next(503, path=r"/people/\d+/canvassResponses")
-    van.post_canvass_response(1001, date="2026-11-01", contact_type_id=2, result_code_id=4)
-    assert len(van_fake.canvass_responses) == 1
-    assert len(sleeps) == 1
+    """A 5xx does not prove the write did not land: sending it again could record the
+    contact twice, so the caller is told the outcome is unknown."""
+    van_fake.fail_next(status, times=10, path=r"/people/\d+/canvassResponses")
+    with pytest.raises(OutcomeUnknown) as unknown:
+        van.post_canvass_response(1001, date="2026-11-01", contact_type_id=2, result_code_id=4)
+    assert unknown.value.status == status
+    posts = [c for c in van_fake.calls if c.path.endswith("/canvassResponses")]
+    assert len(posts) == 1 and sleeps == []
