@@ -121,6 +121,8 @@ SIGN_IN = [
 # the stream consumer's first attempt and the schedule's retries do the same work
 CRM_SYNC = [
     table_access("MainTable", READ + WRITE, index=True),
+    # each provider account's circuit breaker
+    table_access("OpsTable", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
     key_access("kms:Decrypt"),
     secret_access("AppSecret"),
 ]
@@ -162,7 +164,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "stream",
         timeout=120,
         statements=CRM_SYNC,
-        tables=("MainTable",),
+        tables=("MainTable", "OpsTable"),
     ),
     Function(
         "AuditConsumer",
@@ -176,7 +178,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "schedule",
         timeout=120,
         statements=CRM_SYNC,
-        tables=("MainTable",),
+        tables=("MainTable", "OpsTable"),
     ),
     Function(
         "AuditArchive",

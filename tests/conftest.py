@@ -87,6 +87,26 @@ def outbox(stack: dict[str, str]) -> Any:
 
 
 @pytest.fixture
+def fakes(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Fake VAN, PDI and Salsa servers, and the app pointed at them."""
+    from chalicelib import config
+    from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
+
+    with FakeVan() as van, FakePdi() as pdi, FakeSalsa() as salsa:
+        monkeypatch.setenv("VAN_API_URL", van.url)
+        monkeypatch.setenv("PDI_API_URL", pdi.url)
+        monkeypatch.setenv("SALSA_API_URL", salsa.url)
+        # well above the fakes' set delays (at most 0.5 s), even on a loaded machine, and below
+        # the 3 s of `slow_next` in the tests of a timeout
+        monkeypatch.setenv("CRM_READ_TIMEOUT", "2")
+        config.reset()
+        yield {"van": van, "pdi": pdi, "salsa": salsa}
+        for fake in (van, pdi, salsa):
+            fake.assert_no_forbidden_calls()
+    config.reset()
+
+
+@pytest.fixture
 def chalice_app(stack: dict[str, str]) -> Any:
     from app import app
 

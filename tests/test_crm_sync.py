@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
 from tests.helpers import (
     admin_with_mfa,
     create_campaign,
@@ -37,24 +36,6 @@ def _fresh_rate_limiters() -> Iterator[None]:
     reset_limiters()
     yield
     reset_limiters()
-
-
-@pytest.fixture
-def fakes(stack, monkeypatch) -> Iterator[dict[str, Any]]:
-    from chalicelib import config
-
-    with FakeVan() as van, FakePdi() as pdi, FakeSalsa() as salsa:
-        monkeypatch.setenv("VAN_API_URL", van.url)
-        monkeypatch.setenv("PDI_API_URL", pdi.url)
-        monkeypatch.setenv("SALSA_API_URL", salsa.url)
-        # well above the fakes' set delays (at most 0.5 s), even on a loaded machine, and below
-        # the 3 s of `slow_next` in the tests of a timeout
-        monkeypatch.setenv("CRM_READ_TIMEOUT", "2")
-        config.reset()
-        yield {"van": van, "pdi": pdi, "salsa": salsa}
-        for fake in (van, pdi, salsa):
-            fake.assert_no_forbidden_calls()
-    config.reset()
 
 
 class World:
@@ -714,3 +695,82 @@ def test_phone_contacts_send_the_list_rows_number(api, fakes, stream):
     ((van_id, body),) = fakes["van"].canvass_responses
     assert van_id == 1002
     assert body["canvassContext"]["phone"] == {"dialingPrefix": "1", "phoneNumber": "2025550144"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "field"),
+    [
+        ({"results": {"not_home": "four"}}, "results.not_home"),
+        ({"results": {"not_home": "4; DROP"}}, "results.not_home"),
+        ({"activist_codes": ["abc"]}, "activist_codes[0]"),
+        ({"contact_type_id": "1.5"}, "contact_type_id"),
+        ({"results": {"not_home": "9" * 201}}, "results.not_home"),
+    ],
+)
+def test_a_mapping_van_cannot_take_is_refused_when_saved(api, fakes, mapping, field):
+    world = World(api, fakes, ["1001"])
+    world.configure("van")
+    reply = world.instruct("van", mapping)
+    assert reply.status == 400, reply
+    assert reply.body["Field"] == f"actions.{world.aid}.{field}"
+
+
+def test_a_stored_mapping_the_crm_cannot_take_fails_its_record_alone(api, fakes, stream, stack):
+    """A mapping stored before it was checked (or by hand): the report it concerns fails
+    with the reason and nothing is sent for it; the rest of the batch syncs."""
+    from chalicelib.dal import integrations as integrations_dal
+
+    world = van_world(api, fakes)
+    bad = {"actions": {world.aid: {"results": {"not_home": "four", "refused": "5"}}}}
+    integrations_dal.set_instructions(world.cid, "van", bad, "operator")
+    broken = world.report("1001", "not_home")
+    fine = world.report("1002", "refused")
+    answer = stream.deliver("crm_sync_consumer")
+    assert answer == {"batchItemFailures": []}
+    failed = world.state_of(broken, "van")
+    assert failed["state"] == "failed" and "mapping cannot be used" in failed["last_error"]
+    assert world.state_of(fine, "van")["state"] == "synced"
+    assert [van_id for van_id, _ in fakes["van"].canvass_responses] == [1002]
+
+
+def test_a_crm_that_is_down_pauses_its_sync_without_spending_attempts(
+    api, fakes, stream, monkeypatch
+):
+    """Past a few outages in a row the provider account's breaker opens: the schedule
+    leaves its records waiting (attempts unspent) until the cool-down ends, tries one,
+    and once that one goes through, sends the rest."""
+    import time
+
+    from chalicelib import config
+    from chalicelib.crm.http import RetryPolicy
+    from chalicelib.logic import sync
+
+    monkeypatch.setattr(sync, "BACKOFF_BASE", 0)
+    monkeypatch.setattr(sync, "BREAKER_THRESHOLD", 3)
+    monkeypatch.setattr(sync, "BREAKER_COOLDOWN", 1.0)
+    monkeypatch.setattr(sync, "CLIENT_TTL", 0.0)  # each attempt asks where VAN is now
+    monkeypatch.setattr(
+        "chalicelib.crm.http.RetryPolicy",
+        lambda **options: RetryPolicy(**{**options, "max_attempts": 1}),
+    )
+    world = van_world(api, fakes)
+    reports = [world.report(x, "not_home") for x in ("1001", "1002", "1003")]
+    up = fakes["van"].url
+    monkeypatch.setenv("VAN_API_URL", "http://127.0.0.1:9")  # nothing listens: VAN is down
+    config.reset()
+    stream.deliver("crm_sync_consumer")
+    assert {world.state_of(r, "van")["attempts"] for r in reports} == {1}
+
+    for _ in range(3):  # the breaker is open: nothing is claimed, no attempt is spent
+        sync.run_due()
+    states = [world.state_of(r, "van") for r in reports]
+    assert [s["attempts"] for s in states] == [1, 1, 1], states
+    assert all(s["state"] == "failed" and s["retrying_at"] for s in states)
+
+    monkeypatch.setenv("VAN_API_URL", up)  # VAN is back
+    config.reset()
+    time.sleep(1.1)  # the cool-down ends
+    sync.run_due()  # one record is tried, goes through, and the breaker closes
+    sync.run_due()
+    assert {world.state_of(r, "van")["state"] for r in reports} == {"synced"}
+    assert sorted(v for v, _ in fakes["van"].canvass_responses) == [1001, 1002, 1003]

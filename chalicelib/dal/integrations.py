@@ -350,5 +350,26 @@ def requeue(campaign_id: str, report_id: str, provider: str, actor: str) -> bool
     return True
 
 
+def postpone(campaign_id: str, report_id: str, provider: str, until: str, actor: str) -> bool:
+    """A due record waits until `until` (its provider is down): no attempt is spent."""
+    stamp = now_iso()
+    item = SyncModel(_pk(campaign_id), _sk(report_id, provider))
+    try:
+        item.update(
+            actions=[
+                SyncModel.next_attempt_at.set(until),
+                SyncModel.gsi1sk.set(_due_key(until, campaign_id, report_id, provider)),
+                SyncModel.updated_at.set(stamp),
+                SyncModel.updated_by.set(actor),
+            ],
+            condition=(SyncModel.gsi1pk == DUE) & SyncModel.claim.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def later(seconds: float) -> str:
     return iso(now() + timedelta(seconds=seconds))

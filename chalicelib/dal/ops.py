@@ -103,6 +103,49 @@ def mfa_attempt_succeeded(user_id: str) -> None:
     OpsModel(f"MFA#{user_id}", f"DAY#{now // 86400}").update(actions=[OpsModel.value.add(-1)])
 
 
+@dataclass(frozen=True)
+class Breaker:
+    """A provider account's health: outages in a row, and until when sync waits."""
+
+    failures: int = 0
+    open_until: float = 0.0
+
+
+def _breaker_item(key: str) -> OpsModel:
+    return OpsModel(f"BREAKER#{key}", "STATE")
+
+
+def get_breaker(key: str) -> Breaker:
+    try:
+        item = OpsModel.get(f"BREAKER#{key}", "STATE", consistent_read=True)
+    except OpsModel.DoesNotExist:
+        return Breaker()
+    open_until = float((item.data or {}).get("open_until", 0.0))
+    return Breaker(int(item.value or 0), open_until)
+
+
+def breaker_failure(key: str, *, threshold: int, cooldown: float, longest: float) -> Breaker:
+    """Count one outage; from the `threshold`-th in a row the breaker opens, for a
+    cool-down that doubles with each further one (up to `longest` seconds)."""
+    item = _breaker_item(key)
+    item.update(
+        actions=[OpsModel.value.add(1), OpsModel.expires_at.set(int(time.time()) + 7 * 86400)]
+    )
+    failures = int(item.value or 0)
+    if failures < threshold:
+        return Breaker(failures)
+    wait = min(longest, cooldown * 2 ** (failures - threshold))
+    open_until = time.time() + wait
+    item.update(actions=[OpsModel.data.set({"open_until": open_until})])
+    return Breaker(failures, open_until)
+
+
+def breaker_success(key: str) -> None:
+    _breaker_item(key).update(
+        actions=[OpsModel.value.set(0), OpsModel.data.set({"open_until": 0.0})]
+    )
+
+
 def get_cached(key: str) -> Any | None:
     """A cached JSON value, if it has not expired."""
     try:

@@ -233,13 +233,24 @@ def sane_catalog(found: Any) -> dict[str, Any]:
     return out
 
 
-def _external_id(value: Any, field: str) -> str:
+# The CRMs whose catalog ids are whole numbers (VAN's result codes, survey questions and
+# responses, activist codes, contact types); the others' are opaque text.
+NUMERIC_IDS = frozenset({"van"})
+MAX_INSTRUCTIONS_BYTES = 200 * 1024
+
+
+def _external_id(value: Any, field: str, provider: str | None = None) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
         raise InvalidInput(field, "must be an id (text or number)")
-    return str(value).strip()
+    text = str(value).strip()
+    if len(text) > 200:
+        raise InvalidInput(field, "is longer than any id (200 characters)")
+    if provider in NUMERIC_IDS and not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise InvalidInput(field, f"must be a {provider} id (a whole number)")
+    return text
 
 
-def _checked_instructions(campaign_id: str, raw: Any) -> dict[str, Any]:
+def _checked_instructions(campaign_id: str, raw: Any, provider: str) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("actions"), dict):
         raise InvalidInput("actions", "must be an object keyed by action id")
     checked: dict[str, Any] = {}
@@ -277,10 +288,12 @@ def _checked_instructions(campaign_id: str, raw: Any) -> dict[str, Any]:
                     )
             mapped_questions[question_id] = {
                 "external_question_id": _external_id(
-                    question_map.get("external_question_id"), f"{qwhere}.external_question_id"
+                    question_map.get("external_question_id"),
+                    f"{qwhere}.external_question_id",
+                    provider,
                 ),
                 "responses": {
-                    rid: _external_id(value, f"{qwhere}.responses.{rid}")
+                    rid: _external_id(value, f"{qwhere}.responses.{rid}", provider)
                     for rid, value in responses.items()
                 },
             }
@@ -289,18 +302,23 @@ def _checked_instructions(campaign_id: str, raw: Any) -> dict[str, Any]:
             raise InvalidInput(f"{where}.activist_codes", "must be a list of ids")
         entry: dict[str, Any] = {
             "results": {
-                result: _external_id(value, f"{where}.results.{result}")
+                result: _external_id(value, f"{where}.results.{result}", provider)
                 for result, value in results.items()
             },
             "questions": mapped_questions,
             "activist_codes": [
-                _external_id(code, f"{where}.activist_codes[{i}]") for i, code in enumerate(codes)
+                _external_id(code, f"{where}.activist_codes[{i}]", provider)
+                for i, code in enumerate(codes)
             ],
         }
         for option in ("contact_type_id", "acquisition_type_id"):
             if mapping.get(option) is not None:
-                entry[option] = _external_id(mapping[option], f"{where}.{option}")
+                entry[option] = _external_id(mapping[option], f"{where}.{option}", provider)
         checked[action_id] = entry
+    if len(json.dumps(checked).encode()) > MAX_INSTRUCTIONS_BYTES:
+        raise InvalidInput(
+            "actions", f"the instructions are larger than {MAX_INSTRUCTIONS_BYTES} bytes"
+        )
     return {"actions": checked}
 
 
@@ -311,5 +329,5 @@ def set_instructions(
     Every action, question and response named must exist in the campaign."""
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
     _configured(campaign_id, provider)
-    instructions = _checked_instructions(campaign_id, raw)
+    instructions = _checked_instructions(campaign_id, raw, provider)
     return integrations_dal.set_instructions(campaign_id, provider, instructions, principal.user_id)

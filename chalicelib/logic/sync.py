@@ -36,19 +36,22 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.auth.policy import Permission
 from chalicelib.crm import (
     CredentialsRejected,
     CrmError,
+    DeadlineExceeded,
     EndpointNotAllowed,
     OutcomeUnknown,
     PersonNotFound,
     RateLimited,
+    TransientCrmError,
 )
 from chalicelib.dal import integrations as integrations_dal
+from chalicelib.dal import ops
 from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import now_iso
 from chalicelib.domain import Integration, Page, Report, SyncRecord
@@ -90,6 +93,69 @@ class Outcome:
     state: str
     error: str | None = None
     retry_at: str | None = None
+    outage: bool = False  # the provider could not be reached or failed: not the record's doing
+
+
+# ---- the circuit breaker ------------------------------------------------------------------
+# BREAKER_THRESHOLD outages in a row for one provider account open its breaker: sync then
+# waits (no record is claimed, no attempt spent) for a cool-down that doubles each time it
+# opens again, then tries one record; a success closes it.
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN = 120.0
+BREAKER_LONGEST = 3600.0
+_troubled: set[str] = set()  # accounts this process saw failing: a success resets them
+_troubled_lock = threading.Lock()
+
+
+def _breaker_key(campaign_id: str, provider: str) -> str:
+    return f"{campaign_id}#{provider}"
+
+
+def breaker_allows(campaign_id: str, provider: str) -> int | None:
+    """How many records of the account may be attempted now: None for all, 0 for none
+    (open), 1 while it is being tried again (half-open)."""
+    key = _breaker_key(campaign_id, provider)
+    state = ops.get_breaker(key)
+    if state.failures == 0:
+        return None
+    with _troubled_lock:
+        _troubled.add(key)
+    if state.failures < BREAKER_THRESHOLD:
+        return None
+    return 0 if state.open_until > time.time() else 1
+
+
+def _open_until(campaign_id: str, provider: str) -> str | None:
+    """When an open breaker lets the account be tried again (ISO), or None."""
+    state = ops.get_breaker(_breaker_key(campaign_id, provider))
+    if state.failures < BREAKER_THRESHOLD or state.open_until <= time.time():
+        return None
+    return (
+        datetime.fromtimestamp(state.open_until, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _note_health(campaign_id: str, provider: str, outcome: Outcome) -> None:
+    key = _breaker_key(campaign_id, provider)
+    if outcome.outage:
+        with _troubled_lock:
+            _troubled.add(key)
+        state = ops.breaker_failure(
+            key, threshold=BREAKER_THRESHOLD, cooldown=BREAKER_COOLDOWN, longest=BREAKER_LONGEST
+        )
+        if state.open_until:
+            logger.warning(
+                "crm breaker open",
+                extra={"provider": provider, "failures": state.failures},
+            )
+    elif outcome.state == "synced":
+        with _troubled_lock:
+            known = key in _troubled
+            _troubled.discard(key)
+        if known:
+            ops.breaker_success(key)
 
 
 class _Batch:
@@ -168,7 +234,19 @@ def run_due(limit: int = 200) -> int:
         looked += len(due)
         stamp = now_iso()
         keys = []
+        waiting: dict[tuple[str, str], str | None] = {}
         for record in due:
+            account = (record.campaign_id, record.provider)
+            if account not in waiting:
+                waiting[account] = _open_until(*account)
+            until = waiting[account]
+            if until is not None and record.claim is None:
+                # its provider is down: it waits for the breaker, its attempts unspent, and
+                # leaves the front of the queue to the other accounts' records
+                integrations_dal.postpone(
+                    record.campaign_id, record.report_id, record.provider, until, SYSTEM
+                )
+                continue
             if record.claim is not None:
                 if record.claimed_until and record.claimed_until < stamp and record.claim:
                     logger.warning(
@@ -203,6 +281,11 @@ def attempt_all(
     for (campaign_id, provider), report_ids in groups.items():
         if time.monotonic() >= deadline:
             return
+        allowed = breaker_allows(campaign_id, provider)
+        if allowed == 0:
+            continue  # the provider is down: its records wait, their attempts unspent
+        if allowed is not None:
+            report_ids = report_ids[:allowed]
         integration = integrations_dal.get_integration(campaign_id, provider)
         batch = _Batch(campaign_id, provider, integration, known)
         if integration is None:
@@ -254,6 +337,7 @@ _OUTCOME_METRICS = {"synced": "CrmSynced", "failed": "CrmSyncFailed", "skipped":
 
 def _finish(attempt: Attempt, outcome: Outcome) -> None:
     record = attempt.record
+    _note_health(record.campaign_id, record.provider, outcome)
     integrations_dal.finish(
         record.campaign_id,
         record.report_id,
@@ -298,12 +382,21 @@ def _failure(attempt: Attempt, exc: Exception) -> Outcome:
     retryable = isinstance(exc, CrmError) and (
         exc.retryable or isinstance(exc, CredentialsRejected)
     )
+    outage = isinstance(exc, TransientCrmError) and not isinstance(exc, DeadlineExceeded)
     if retryable and attempt.record.attempts < MAX_ATTEMPTS:
         delay = BACKOFF_BASE * 2 ** (attempt.record.attempts - 1)
-        return Outcome("failed", message, integrations_dal.later(delay))
+        return Outcome("failed", message, integrations_dal.later(delay), outage=outage)
     if retryable:
-        return Outcome("failed", f"{message} (after {attempt.record.attempts} attempts)")
+        return Outcome(
+            "failed", f"{message} (after {attempt.record.attempts} attempts)", outage=outage
+        )
     return Outcome("failed", message)
+
+
+def _unplannable(exc: Exception) -> Outcome:
+    """Nothing was sent: what the report maps to cannot be written for this CRM."""
+    logger.exception("crm sync: the report's mapping cannot be used")
+    return Outcome("failed", f"not sent: the mapping cannot be used ({type(exc).__name__})")
 
 
 def _client_failure(batch: _Batch, attempts: list[Attempt], exc: Exception) -> None:
@@ -326,6 +419,8 @@ def _attempt_together(batch: _Batch, report_ids: list[str], deadline: float) -> 
             ready.append((attempt, batch.plan(attempt)))
         except Skip as reason:
             _finish(attempt, Outcome("skipped", str(reason)))
+        except Exception as exc:  # a mapping this CRM cannot take fails its record alone
+            _finish(attempt, _unplannable(exc))
     if not ready:
         return
     try:
@@ -411,6 +506,9 @@ def _work(batch: _Batch, queue: deque[str], deadline: float) -> None:
             plan = batch.plan(attempt)
         except Skip as reason:
             _finish(attempt, Outcome("skipped", str(reason)))
+            continue
+        except Exception as exc:  # a mapping this CRM cannot take fails its record alone
+            _finish(attempt, _unplannable(exc))
             continue
         try:
             client = _client_for(batch.integration)

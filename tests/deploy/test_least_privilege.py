@@ -45,10 +45,17 @@ def _granted_tables(template, stack, function: str) -> set[str]:
     return tables
 
 
-def _every_function_at_work(api, stream, chalice_client, stack):
-    """A campaign's life through the API, the stream consumers and every schedule."""
+def _every_function_at_work(api, stream, chalice_client, stack, fakes):
+    """A campaign's life through the API, the stream consumers and every schedule, with a
+    CRM connected (VAN's stand-in)."""
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
+    van = fakes["van"]
+    van.add_person(401)
+    assert (
+        api.put(f"/campaigns/{cid}/integrations/van", van.credentials, token=admin.token).status
+        == 200
+    )
     vol = volunteer(api)
     join(api, admin, cid, vol)
     api.put(
@@ -60,10 +67,13 @@ def _every_function_at_work(api, stream, chalice_client, stack):
     action = api.post(
         f"/campaigns/{cid}/actions", SURVEY, token=admin.token, headers={"Idempotency-Key": "k1"}
     ).body
+    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}}}}
+    path = f"/campaigns/{cid}/integrations/van/instructions"
+    assert api.put(path, mapping, token=admin.token).status == 200
     contact = api.get("/me/contacts", token=vol.token).body["items"][0]
     report = api.post(
         f"/campaigns/{cid}/actions/{action['action_id']}/reports",
-        {"contact_id": contact["contact_id"], "result": "canvassed"},
+        {"contact_id": contact["contact_id"], "result": "not_home"},
         token=vol.token,
     )
     assert report.status == 201, report
@@ -72,7 +82,10 @@ def _every_function_at_work(api, stream, chalice_client, stack):
 
     records = stream.read()
     assert stream.deliver("audit_consumer", records) == {"batchItemFailures": []}
+    # VAN is busy at first: the report waits for the retry schedule
+    van.fail_next(429, times=10, retry_after="0", path=r"/people/\d+/canvassResponses")
     assert stream.deliver("crm_sync_consumer", records) == {"batchItemFailures": []}
+    van.clear_faults()
 
     event = chalice_client.events.generate_cw_event(
         source="aws.events",
@@ -86,13 +99,14 @@ def _every_function_at_work(api, stream, chalice_client, stack):
 
 
 def test_every_function_works_under_its_packaged_role_and_touches_every_table_it_may(
-    api, stream, chalice_client, stack, enforcer, packaged_roles, monkeypatch
+    api, stream, chalice_client, stack, enforcer, packaged_roles, monkeypatch, fakes
 ):
     # the archive and the export need a settled day with something in it
     from chalicelib.audit import logs_export
 
     monkeypatch.setattr(logs_export, "_wait", lambda task_id, deadline, poll: "COMPLETED")
-    _every_function_at_work(api, stream, chalice_client, stack)
+    _every_function_at_work(api, stream, chalice_client, stack, fakes)
+    assert fakes["van"].canvass_responses, _sync_states(stack)
 
     assert enforcer.denied() == []
     ran = {call.function for call in enforcer.calls}
@@ -102,6 +116,16 @@ def test_every_function_works_under_its_packaged_role_and_touches_every_table_it
         granted = _granted_tables(packaged_roles, stack, fn.name)
         assert touched == granted, f"{fn.name}: granted {granted}, touched {touched}"
         assert {stack[t] for t in _env_names(fn.tables)} == granted
+
+
+def _sync_states(stack):
+    import boto3
+
+    from chalicelib.dal import integrations
+
+    del integrations
+    items = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"]).scan()["Items"]
+    return [(i.get("state"), i.get("last_error")) for i in items if i.get("entity") == "sync"]
 
 
 def _env_names(tables):
