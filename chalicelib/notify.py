@@ -20,6 +20,8 @@ _lock = threading.Lock()
 
 SUBJECTS = {
     "mfa_locked": "Your second sign-in step is locked for a while",
+    "password_reset": "Your code to choose a new password",
+    "password_changed": "Your password was changed and every device signed out",
 }
 
 

@@ -113,6 +113,7 @@ class Function:
 
 SIGN_IN = [
     "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminSetUserPassword",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminConfirmSignUp",
     "cognito-idp:AdminUserGlobalSignOut",
@@ -134,7 +135,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout=28,
         statements=[
             table_access("MainTable", READ + WRITE, index=True),
-            table_access("SessionsTable", READ + WRITE),
+            table_access("SessionsTable", READ + WRITE, index=True),
             table_access("OpsTable", READ + WRITE),
             table_access("AuditTable", [*READ, "dynamodb:PutItem"], index=True),
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),

@@ -15,6 +15,7 @@ Callers, for a campaign A:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -280,6 +281,27 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         _admin_route(200, staff=200),
     ),
     # last: it ends the caller's session
+    ("POST", "/auth/password/forgot"): (
+        lambda w: ("/auth/password/forgot", {"email": f"nobody-{uuid.uuid4().hex}@example.org"}),
+        _public(202),
+    ),
+    ("POST", "/auth/password/reset"): (
+        lambda w: (
+            "/auth/password/reset",
+            {"email": "nobody@example.org", "code": "12345678", "password": "Another-Pass-99"},
+        ),
+        _public(400),
+    ),
+    ("POST", "/me/password"): (
+        lambda w: ("/me/password", {"current_password": "wrong", "new_password": "New-Pass-12345"}),
+        _signed_in(400),
+    ),
+    ("GET", "/me/sessions"): (lambda w: ("/me/sessions", None), _signed_in(200)),
+    ("DELETE", "/me/sessions/{session_id}"): (
+        lambda w: ("/me/sessions/no-such-session", None),
+        _signed_in(404),
+    ),
+    ("DELETE", "/me/sessions"): (lambda w: ("/me/sessions", None), _signed_in(204)),
     ("POST", "/auth/logout"): (lambda w: ("/auth/logout", None), _signed_in(204)),
 }
 

@@ -17,10 +17,11 @@ from chalicelib.logic.normalize import phone_e164
 
 if TYPE_CHECKING:
     from chalicelib.auth.cognito import Tokens
-    from chalicelib.logic import auth_flows
+    from chalicelib.logic import account, auth_flows
     from chalicelib.logic.principal import Principal
 else:
     auth_flows = lazy("chalicelib.logic.auth_flows")
+    account = lazy("chalicelib.logic.account")
 
 bp = Blueprint(__name__)
 
@@ -56,7 +57,10 @@ def login() -> dict[str, Any]:
     from chalicelib.api import schemas
 
     body = parse(schemas.LoginIn, json_body(bp.current_request))
-    result = auth_flows.login(body.email, body.password, source_ip(bp.current_request))
+    request = bp.current_request
+    result = auth_flows.login(
+        body.email, body.password, source_ip(request), request.headers.get("user-agent")
+    )
     if isinstance(result, auth_flows.MfaChallenge):
         return {"mfa_required": True, "mfa_token": result.mfa_token}
     return _tokens(result)
@@ -67,8 +71,11 @@ def mfa() -> dict[str, Any]:
     from chalicelib.api import schemas
 
     body = parse(schemas.MfaIn, json_body(bp.current_request))
+    request = bp.current_request
     return _tokens(
-        auth_flows.complete_mfa(body.mfa_token, body.code, source_ip(bp.current_request))
+        auth_flows.complete_mfa(
+            body.mfa_token, body.code, source_ip(request), request.headers.get("user-agent")
+        )
     )
 
 
@@ -99,3 +106,65 @@ def verify_totp(principal: Principal) -> dict[str, Any]:
     body = parse(schemas.CodeIn, json_body(bp.current_request))
     auth_flows.verify_totp_enrolment(principal, body.code)
     return {"mfa_enabled": True}
+
+
+# ---- the account's lifecycle -------------------------------------------------------------
+
+
+@route(bp, "/auth/password/forgot", methods=["POST"], public=True)
+def forgot_password() -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.ForgotIn, json_body(bp.current_request))
+    account.forgot_password(body.email, source_ip(bp.current_request))
+    return Response(body={"status": "sent if the account exists"}, status_code=202)
+
+
+@route(bp, "/auth/password/reset", methods=["POST"], public=True)
+def reset_password() -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.ResetIn, json_body(bp.current_request))
+    account.reset_password(body.email, body.code, body.password, source_ip(bp.current_request))
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/me/password", methods=["POST"])
+def change_password(principal: Principal) -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.PasswordChangeIn, json_body(bp.current_request))
+    account.change_password(principal, body.current_password, body.new_password)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/me/sessions", methods=["GET"])
+def list_sessions(principal: Principal) -> dict[str, Any]:
+    found = account.list_sessions(principal)
+    return {
+        "items": [
+            {
+                "session_id": s.session_id,
+                "created_at": s.created_at,
+                "last_seen_at": s.last_seen_at,
+                "user_agent": s.user_agent,
+                "source_ip": s.source_ip,
+                "mfa": s.mfa,
+                "current": s.session_id == principal.session_id,
+            }
+            for s in found
+        ],
+        "next_cursor": None,
+    }
+
+
+@route(bp, "/me/sessions/{session_id}", methods=["DELETE"])
+def end_session(principal: Principal, session_id: str) -> Response:
+    account.end_session(principal, session_id)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/me/sessions", methods=["DELETE"])
+def end_other_sessions(principal: Principal) -> Response:
+    account.end_other_sessions(principal)
+    return Response(body="", status_code=204)

@@ -49,6 +49,24 @@ class SignupIn(_In):
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
+NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class ForgotIn(_In):
+    email: Email
+
+
+class ResetIn(_In):
+    email: Email
+    code: Code
+    password: NewPassword
+
+
+class PasswordChangeIn(_In):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: NewPassword
+
+
 class LoginIn(_In):
     email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -114,3 +114,27 @@ def refresh(username: str, refresh_token: str) -> Tokens:
     return Tokens(
         result["AccessToken"], result.get("RefreshToken", refresh_token), int(result["ExpiresIn"])
     )
+
+
+def set_password(email: str, password: str, field: str = "new_password") -> None:
+    """Give the identity a new permanent password (the pool's policy applies)."""
+    s = settings()
+    idp = aws.client("cognito-idp")
+    try:
+        idp.admin_set_user_password(
+            UserPoolId=s.user_pool_id, Username=email, Password=password, Permanent=True
+        )
+    except idp.exceptions.InvalidPasswordException as exc:
+        message = exc.response.get("Error", {}).get("Message", "does not meet the policy")
+        raise InvalidInput(field, message) from None
+
+
+def user_id_of(email: str) -> str | None:
+    """The identity's user id (`sub`), or None when the pool has no such user."""
+    idp = aws.client("cognito-idp")
+    try:
+        out = idp.admin_get_user(UserPoolId=settings().user_pool_id, Username=email)
+    except idp.exceptions.UserNotFoundException:
+        return None
+    attributes = {a["Name"]: a["Value"] for a in out.get("UserAttributes", [])}
+    return attributes.get("sub")

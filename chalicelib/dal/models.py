@@ -317,6 +317,17 @@ class SyncModel(MainModel):
     claimed_until = UnicodeAttribute(null=True)
 
 
+class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
+    """A user's sessions (USER#<id>), oldest first."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 class SessionModel(SharedClientModel):
     """Sessions table: server-side sessions, refresh-token and MFA-challenge pointers.
 
@@ -340,6 +351,12 @@ class SessionModel(SharedClientModel):
     secret_enc = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    by_user = SessionsByUser()
+    gsi1pk = UnicodeAttribute(null=True)  # sessions only: USER#<user id>
+    gsi1sk = UnicodeAttribute(null=True)
+    last_seen_at = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    source_ip = UnicodeAttribute(null=True)
 
 
 class OpsModel(SharedClientModel):

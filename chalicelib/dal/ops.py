@@ -146,6 +146,49 @@ def breaker_success(key: str) -> None:
     )
 
 
+def put_code(scope: str, code_hash: str, ttl: int) -> None:
+    """A one-time code (kept as a keyed hash), replacing any earlier one of the scope."""
+    OpsModel(
+        f"CODE#{scope}",
+        "CURRENT",
+        data={"hash": code_hash},
+        value=0,
+        expires_at=int(time.time()) + ttl,
+    ).save()
+
+
+def reserve_code_attempt(scope: str, most: int) -> str | None:
+    """Count one try at the scope's code, before it is checked: its hash, or None when
+    there is no live code or it has had `most` tries."""
+    item = OpsModel(f"CODE#{scope}", "CURRENT")
+    try:
+        item.update(
+            actions=[OpsModel.value.add(1)],
+            condition=OpsModel.pk.exists()
+            & (OpsModel.value < most)
+            & (OpsModel.expires_at > int(time.time())),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    stored = OpsModel.get(f"CODE#{scope}", "CURRENT", consistent_read=True)
+    return str((stored.data or {}).get("hash") or "") or None
+
+
+def consume_code(scope: str) -> bool:
+    """Use the scope's code up: True once, for the one request that does."""
+    from pynamodb.exceptions import DeleteError
+
+    try:
+        OpsModel(f"CODE#{scope}", "CURRENT").delete(condition=OpsModel.pk.exists())
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def get_cached(key: str) -> Any | None:
     """A cached JSON value, if it has not expired."""
     try:

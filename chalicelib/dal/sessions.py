@@ -31,11 +31,23 @@ def _session(item: SessionModel) -> Session:
         mfa=bool(item.mfa),
         revoked=bool(item.revoked),
         expires_at=int(item.expires_at),
+        created_at=item.created_at or "",
+        last_seen_at=item.last_seen_at or item.created_at or "",
+        user_agent=item.user_agent,
+        source_ip=item.source_ip,
     )
 
 
 def create_session(
-    session_id: str, user_id: str, username: str, *, mfa: bool, refresh_token: str, ttl: int
+    session_id: str,
+    user_id: str,
+    username: str,
+    *,
+    mfa: bool,
+    refresh_token: str,
+    ttl: int,
+    user_agent: str | None = None,
+    source_ip: str | None = None,
 ) -> Session:
     """A session keyed by the tokens' origin_jti, and its refresh-token pointer."""
     expires_at = int(time.time()) + ttl
@@ -49,7 +61,12 @@ def create_session(
         mfa=mfa,
         revoked=False,
         created_at=stamp,
+        last_seen_at=stamp,
         expires_at=expires_at,
+        gsi1pk=f"USER#{user_id}",
+        gsi1sk=f"{stamp}#{session_id}",
+        user_agent=(user_agent or "")[:300] or None,
+        source_ip=source_ip,
     )
     item.save()
     SessionModel(
@@ -77,6 +94,31 @@ def session_for_refresh_token(refresh_token: str) -> Session | None:
     except DoesNotExist:
         return None
     return get_session(pointer.session_id or "")
+
+
+def user_sessions(user_id: str) -> list[Session]:
+    """The user's sessions that still work (from the index: one just made may be missing
+    for a moment)."""
+    now = time.time()
+    found = [_session(item) for item in SessionModel.by_user.query(f"USER#{user_id}")]
+    return [s for s in found if not s.revoked and s.expires_at > now]
+
+
+def seen(session_id: str) -> None:
+    """The session was used (a refresh): its last_seen_at moves."""
+    try:
+        SessionModel(f"SESSION#{session_id}").update(
+            actions=[SessionModel.last_seen_at.set(now_iso())],
+            condition=SessionModel.pk.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def revoke_user_sessions(user_id: str, *, keep: str | None = None) -> int:
+    """End every session of the user but `keep`; how many were ended."""
+    return sum(1 for s in user_sessions(user_id) if s.session_id != keep and revoke(s.session_id))
 
 
 def mark_mfa(session_id: str) -> None:

@@ -25,3 +25,7 @@ class Session:
     mfa: bool
     revoked: bool
     expires_at: int
+    created_at: str = ""
+    last_seen_at: str = ""
+    user_agent: str | None = None
+    source_ip: str | None = None

@@ -83,7 +83,9 @@ def sign_up(email: str, password: str, name: str, phone: str | None, source_ip: 
     return user
 
 
-def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChallenge:
+def login(
+    email: str, password: str, source_ip: str | None, user_agent: str | None = None
+) -> Tokens | MfaChallenge:
     try:
         throttle.check("login-ip", source_ip)
         throttle.check("login-email-ip", f"{email.lower()}|{source_ip}")
@@ -116,6 +118,8 @@ def login(email: str, password: str, source_ip: str | None) -> Tokens | MfaChall
         mfa=False,
         refresh_token=issued.refresh_token,
         ttl=SESSION_TTL,
+        user_agent=user_agent,
+        source_ip=source_ip,
     )
     _note("login", "success", user_id=user_id, source_ip=source_ip, mfa=False)
     return issued
@@ -145,7 +149,9 @@ def _dead_challenge(source_ip: str | None, user_id: str | None = None) -> NotAut
     return NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
 
 
-def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
+def complete_mfa(
+    mfa_token: str, code: str, source_ip: str | None, user_agent: str | None = None
+) -> Tokens:
     """The second step of a sign-in. Each code tried is counted before it is checked,
     per challenge and per account: after MFA_LOCK_AFTER wrong codes in a row (across
     challenges) or MFA_DAILY_ATTEMPTS in a day, the account's second factor is locked,
@@ -189,6 +195,8 @@ def complete_mfa(mfa_token: str, code: str, source_ip: str | None) -> Tokens:
         mfa=True,
         refresh_token=refresh_token,
         ttl=SESSION_TTL,
+        user_agent=user_agent,
+        source_ip=source_ip,
     )
     _note("mfa", "success", user_id=user_id, source_ip=source_ip)
     return Tokens(issued.access_token, refresh_token, issued.expires_in)
@@ -205,6 +213,7 @@ def refresh(refresh_token: str, source_ip: str | None) -> Tokens:
     except NotAuthenticated:
         _note("refresh", "failure", "rejected by the pool", user_id=session.user_id)
         raise
+    sessions.seen(session.session_id)
     _note("refresh", "success", user_id=session.user_id, source_ip=source_ip, mfa=session.mfa)
     return Tokens(issued.access_token, refresh_token, issued.expires_in)
 

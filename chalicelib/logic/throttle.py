@@ -24,6 +24,9 @@ LIMITS: dict[str, tuple[int, int]] = {
     # distributed attack trips it (counted as SignInThrottled, which raises an alarm).
     "login-email-ip": (10, 300),
     "login-email": (100, 300),
+    # password reset codes: a few a day per address, more per source
+    "reset-email": (5, 3600),
+    "reset-ip": (30, 3600),
     "mfa-ip": (60, 300),
     "refresh-ip": (120, 300),
     # reports a member may file in one campaign in an hour: a busy canvasser files one a

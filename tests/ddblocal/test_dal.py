@@ -1118,6 +1118,16 @@ def test_token_hash_is_sha256_hex() -> None:
     assert sessions.token_hash("abc") == hashlib.sha256(b"abc").hexdigest()
 
 
+def test_a_users_sessions_are_listed_and_ended_together(ddb: Tables) -> None:
+    for jti in ("a", "b", "c"):
+        sessions.create_session(jti, "u9", "u9@example.org", mfa=False, refresh_token=jti, ttl=60)
+    sessions.create_session("x", "other", "o@example.org", mfa=False, refresh_token="x", ttl=60)
+    assert sorted(s.session_id for s in sessions.user_sessions("u9")) == ["a", "b", "c"]
+    assert sessions.revoke_user_sessions("u9", keep="b") == 2
+    assert [s.session_id for s in sessions.user_sessions("u9")] == ["b"]
+    assert sessions.get_session("x") is not None and not sessions.get_session("x").revoked
+
+
 def test_create_session_stores_the_session_and_its_refresh_pointer(ddb: Tables) -> None:
     before = int(time.time())
 
@@ -1132,7 +1142,10 @@ def test_create_session_stores_the_session_and_its_refresh_pointer(ddb: Tables) 
         mfa=False,
         revoked=False,
         expires_at=session.expires_at,
+        created_at=session.created_at,
+        last_seen_at=session.created_at,
     )
+    assert session.created_at
     assert before + 3600 <= session.expires_at <= int(time.time()) + 3600
     assert sessions.get_session("jti-1") == session
     assert sessions.session_for_refresh_token("refresh-secret") == session

@@ -1,0 +1,127 @@
+"""The account's lifecycle beyond signing in: its sessions, and its password (changed, or
+reset by a code sent to its e-mail).
+
+A password change ends every other session of the user and a reset ends all of them, at
+once: the sessions table is what the authorizer and refresh check, so neither an access
+token nor a refresh token of an ended session works again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from chalicelib import notify
+from chalicelib.audit import store as audit_store
+from chalicelib.auth import cognito
+from chalicelib.config import app_secret
+from chalicelib.dal import ops, sessions
+from chalicelib.dal import users as users_dal
+from chalicelib.domain import Session
+from chalicelib.errors import InvalidInput, NotAuthenticated, NotFound
+from chalicelib.logic import throttle
+from chalicelib.logic.principal import Principal
+from chalicelib.observability import log_auth
+
+RESET_CODE_TTL = 15 * 60
+RESET_CODE_TRIES = 5
+
+
+def _note(event: str, outcome: str, user_id: str | None, reason: str | None = None) -> None:
+    log_auth(event, outcome, reason, user_id=user_id)
+    audit_store.record(
+        f"auth.{event}",
+        f"user:{user_id}" if user_id else "user:unknown",
+        actor_id=user_id,
+        user_id=user_id,
+        values={"outcome": outcome, **({"reason": reason} if reason else {})},
+    )
+
+
+# ---- sessions -----------------------------------------------------------------------------
+
+
+def list_sessions(principal: Principal) -> list[Session]:
+    found = sessions.user_sessions(principal.user_id)
+    if all(s.session_id != principal.session_id for s in found):  # the index lags a moment
+        current = sessions.get_session(principal.session_id)
+        if current is not None:
+            found.append(current)
+    return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+
+def end_session(principal: Principal, session_id: str) -> None:
+    """Sign one of the caller's devices out at once (404 for anyone else's)."""
+    session = sessions.get_session(session_id)
+    if session is None or session.user_id != principal.user_id or session.revoked:
+        raise NotFound("no such session")
+    sessions.revoke(session_id)
+    _note("session_ended", "success", principal.user_id)
+
+
+def end_other_sessions(principal: Principal) -> int:
+    ended = sessions.revoke_user_sessions(principal.user_id, keep=principal.session_id)
+    _note("sessions_ended", "success", principal.user_id)
+    return ended
+
+
+# ---- password -----------------------------------------------------------------------------
+
+
+def change_password(principal: Principal, current: str, new: str) -> None:
+    """The current password proves it is the owner; every other session ends."""
+    user = users_dal.get_user(principal.user_id)
+    if user is None:
+        raise NotAuthenticated("no such user")
+    try:
+        cognito.login(user.email, current)
+    except NotAuthenticated:
+        _note("password_change", "failure", user.user_id, "wrong current password")
+        raise InvalidInput("current_password", "is not the account's password") from None
+    if current == new:
+        raise InvalidInput("new_password", "is the current password")
+    cognito.set_password(user.email, new)
+    sessions.revoke_user_sessions(user.user_id, keep=principal.session_id)
+    _note("password_change", "success", user.user_id)
+
+
+def _code_scope(email: str) -> str:
+    return "reset#" + hmac.new(app_secret(), email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _code_hash(email: str, code: str) -> str:
+    return hmac.new(app_secret(), f"reset:{email}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def forgot_password(email: str, source_ip: str | None) -> None:
+    """E-mail a reset code if the account exists; the caller is told nothing either way."""
+    throttle.check("reset-ip", source_ip)
+    throttle.check("reset-email", email)
+    user_id = cognito.user_id_of(email)
+    if user_id is None:
+        _note("password_forgot", "unknown_email", None)
+        return
+    code = f"{secrets.randbelow(10**8):08d}"
+    ops.put_code(_code_scope(email), _code_hash(email, code), RESET_CODE_TTL)
+    notify.send(email, "password_reset", code=code)
+    _note("password_forgot", "code_sent", user_id)
+
+
+def reset_password(email: str, code: str, new: str, source_ip: str | None) -> None:
+    """A right code (each counted before it is checked, RESET_CODE_TRIES at most) sets the
+    new password and ends every session of the account."""
+    throttle.check("reset-ip", source_ip)
+    scope = _code_scope(email)
+    stored = ops.reserve_code_attempt(scope, RESET_CODE_TRIES)
+    if stored is None or not hmac.compare_digest(stored, _code_hash(email, code.strip())):
+        _note("password_reset", "failure", None, "wrong or expired code")
+        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    user_id = cognito.user_id_of(email)
+    if user_id is None:
+        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    cognito.set_password(email, new, field="password")  # a refused password keeps the code
+    ops.consume_code(scope)
+    ended = sessions.revoke_user_sessions(user_id)
+    notify.send(email, "password_changed")
+    _note("password_reset", "success", user_id, f"{ended} sessions ended")

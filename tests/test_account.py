@@ -1,0 +1,144 @@
+"""The account's lifecycle: sessions seen and ended, a password changed or reset, and what
+an attacker holding an old token or guessing codes gets from it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.helpers import PASSWORD, sign_in, sign_up, volunteer
+
+NEW_PASSWORD = "Brand-New-Pass-42"
+
+
+@pytest.fixture(autouse=True)
+def many_requests(monkeypatch):
+    from chalicelib.logic import throttle
+
+    for bucket in ("login-email-ip", "login-ip", "reset-ip", "reset-email"):
+        monkeypatch.setitem(throttle.LIMITS, bucket, (1000, 300))
+
+
+def _second_device(api, person):
+    """Another sign-in of the same person: (access token, refresh token)."""
+    reply = api.post(
+        "/auth/login",
+        {"email": person.email, "password": PASSWORD},
+        headers={"User-Agent": "other-phone/2.0"},
+    )
+    assert reply.status == 200, reply
+    return reply.body["access_token"], reply.body["refresh_token"]
+
+
+def test_a_user_sees_their_sessions_and_ends_one_at_once(api):
+    vol = volunteer(api)
+    other_access, other_refresh = _second_device(api, vol)
+    listed = api.get("/me/sessions", token=vol.token).body["items"]
+    assert len(listed) == 2
+    assert sum(s["current"] for s in listed) == 1
+    other = next(s for s in listed if not s["current"])
+    assert other["user_agent"] == "other-phone/2.0"
+    assert api.delete(f"/me/sessions/{other['session_id']}", token=vol.token).status == 204
+    assert api.get("/me", token=other_access).status == 401
+    assert api.post("/auth/refresh", {"refresh_token": other_refresh}).status == 401
+    assert api.get("/me", token=vol.token).status == 200
+
+
+def test_no_one_can_end_someone_elses_session(api):
+    vol, attacker = volunteer(api), volunteer(api, "attacker")
+    mine = api.get("/me/sessions", token=vol.token).body["items"][0]["session_id"]
+    assert api.delete(f"/me/sessions/{mine}", token=attacker.token).status == 404
+    assert api.get("/me", token=vol.token).status == 200
+    assert mine not in str(api.get("/me/sessions", token=attacker.token).body)
+
+
+def test_signing_out_everywhere_else_keeps_this_session(api):
+    vol = volunteer(api)
+    devices = [_second_device(api, vol) for _ in range(3)]
+    assert api.delete("/me/sessions", token=vol.token).status == 204
+    for access, refresh in devices:
+        assert api.get("/me", token=access).status == 401
+        assert api.post("/auth/refresh", {"refresh_token": refresh}).status == 401
+    assert api.get("/me", token=vol.token).status == 200
+
+
+def test_a_password_change_ends_every_other_session_and_old_tokens(api):
+    vol = volunteer(api)
+    stolen_access, stolen_refresh = _second_device(api, vol)
+    wrong = api.post(
+        "/me/password",
+        {"current_password": "Wrong-Pass-1", "new_password": NEW_PASSWORD},
+        token=vol.token,
+    )
+    assert wrong.status == 400 and wrong.body["Field"] == "current_password"
+    assert api.get("/me", token=stolen_access).status == 200  # nothing changed yet
+    changed = api.post(
+        "/me/password",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        token=vol.token,
+    )
+    assert changed.status == 204, changed
+    assert api.get("/me", token=stolen_access).status == 401
+    assert api.post("/auth/refresh", {"refresh_token": stolen_refresh}).status == 401
+    assert api.get("/me", token=vol.token).status == 200
+    assert api.post("/auth/login", {"email": vol.email, "password": PASSWORD}).status == 401
+    assert api.post("/auth/login", {"email": vol.email, "password": NEW_PASSWORD}).status == 200
+
+
+def test_a_weak_new_password_is_refused_naming_the_field(api):
+    vol = volunteer(api)
+    reply = api.post(
+        "/me/password", {"current_password": PASSWORD, "new_password": "short"}, token=vol.token
+    )
+    assert reply.status == 400 and reply.body["Field"] == "new_password"
+
+
+def test_forgot_answers_alike_and_resets_with_the_mailed_code(api, outbox):
+    person = sign_up(api)
+    sign_in(api, person)
+    known = api.post("/auth/password/forgot", {"email": person.email})
+    unknown = api.post("/auth/password/forgot", {"email": "nobody-here@example.org"})
+    assert known.status == unknown.status == 202 and known.body == unknown.body
+    (mail,) = [m for m in outbox() if m["kind"] == "password_reset"]
+    assert mail["to"] == person.email and len(mail["code"]) == 8
+    reset = api.post(
+        "/auth/password/reset",
+        {"email": person.email, "code": mail["code"], "password": NEW_PASSWORD},
+    )
+    assert reset.status == 204, reset
+    assert api.get("/me", token=person.token).status == 401  # every session ended
+    assert api.post("/auth/login", {"email": person.email, "password": NEW_PASSWORD}).status == 200
+    again = api.post(
+        "/auth/password/reset",
+        {"email": person.email, "code": mail["code"], "password": "Third-Pass-777"},
+    )
+    assert again.status == 400 and again.body["Field"] == "code"  # a code works once
+
+
+def test_reset_codes_cannot_be_guessed_even_at_once(api, outbox, monkeypatch):
+    from chalicelib.logic import account
+
+    person = sign_up(api)
+    api.post("/auth/password/forgot", {"email": person.email})
+    (mail,) = [m for m in outbox() if m["kind"] == "password_reset"]
+    guesses = [f"{n:08d}" for n in range(20) if f"{n:08d}" != mail["code"]]
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(
+            pool.map(
+                lambda code: api.post(
+                    "/auth/password/reset",
+                    {"email": person.email, "code": code, "password": NEW_PASSWORD},
+                ),
+                guesses,
+            )
+        )
+    assert {r.status for r in replies} == {400}
+    # the code had RESET_CODE_TRIES tries in all: the right one is spent now too
+    late = api.post(
+        "/auth/password/reset",
+        {"email": person.email, "code": mail["code"], "password": NEW_PASSWORD},
+    )
+    assert late.status == 400
+    assert account.RESET_CODE_TRIES <= 5
+    assert api.post("/auth/login", {"email": person.email, "password": PASSWORD}).status == 200
