@@ -21,6 +21,7 @@ _lock = threading.Lock()
 SUBJECTS = {
     "mfa_locked": "Your second sign-in step is locked for a while",
     "password_reset": "Your code to choose a new password",
+    "confirm_signup": "Your code to confirm your e-mail address",
     "password_changed": "Your password was changed and every device signed out",
 }
 

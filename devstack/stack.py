@@ -276,7 +276,6 @@ def provision(env: dict[str, str]) -> dict[str, str]:
     pool_id = idp.create_user_pool(
         PoolName=f"vo-{env['STAGE']}",
         Policies=pool_props["Policies"],
-        AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
     )["UserPool"]["Id"]
     client_props = resources("AWS::Cognito::UserPoolClient")["UserPoolClient"]
     app_client = idp.create_user_pool_client(

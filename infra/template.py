@@ -114,6 +114,7 @@ class Function:
 SIGN_IN = [
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminUpdateUserAttributes",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminConfirmSignUp",
     "cognito-idp:AdminUserGlobalSignOut",

@@ -142,3 +142,46 @@ def test_reset_codes_cannot_be_guessed_even_at_once(api, outbox, monkeypatch):
     assert late.status == 400
     assert account.RESET_CODE_TRIES <= 5
     assert api.post("/auth/login", {"email": person.email, "password": PASSWORD}).status == 200
+
+
+@pytest.fixture
+def confirming(monkeypatch):
+    """A deployment that confirms sign-ups (as the packaged stage does)."""
+    from chalicelib import config
+
+    monkeypatch.setenv("AUTO_CONFIRM_SIGNUP", "false")
+    config.reset()
+    yield
+    config.reset()
+
+
+def test_a_sign_up_is_confirmed_with_the_code_sent_to_the_address(api, outbox, confirming):
+    from tests.helpers import unique_email
+
+    email = unique_email("confirm")
+    body = {"email": email, "password": PASSWORD, "name": "Cy"}
+    assert api.post("/auth/signup", body).status == 201
+    assert api.post("/auth/login", {"email": email, "password": PASSWORD}).status == 401
+    (mail,) = [m for m in outbox() if m["kind"] == "confirm_signup"]
+    assert mail["to"] == email
+    wrong = api.post("/auth/confirm", {"email": email, "code": "00000000"})
+    assert wrong.status == 400 and wrong.body["Field"] == "code"
+    assert api.post("/auth/confirm", {"email": email, "code": mail["code"]}).status == 204
+    assert api.post("/auth/login", {"email": email, "password": PASSWORD}).status == 200
+    # a confirmed account gets no more codes, and the answer does not say so
+    assert api.post("/auth/confirm/resend", {"email": email}).status == 202
+    assert len([m for m in outbox() if m["kind"] == "confirm_signup"]) == 1
+
+
+def test_resend_answers_alike_and_only_the_latest_code_works(api, outbox, confirming):
+    from tests.helpers import unique_email
+
+    email = unique_email("late")
+    api.post("/auth/signup", {"email": email, "password": PASSWORD, "name": "Di"})
+    first = api.post("/auth/confirm/resend", {"email": email})
+    nobody = api.post("/auth/confirm/resend", {"email": unique_email("nobody")})
+    assert first.status == nobody.status == 202 and first.body == nobody.body
+    old, new = [m["code"] for m in outbox() if m["kind"] == "confirm_signup"]
+    if old != new:
+        assert api.post("/auth/confirm", {"email": email, "code": old}).status == 400
+    assert api.post("/auth/confirm", {"email": email, "code": new}).status == 204

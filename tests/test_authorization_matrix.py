@@ -281,6 +281,14 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         _admin_route(200, staff=200),
     ),
     # last: it ends the caller's session
+    ("POST", "/auth/confirm"): (
+        lambda w: ("/auth/confirm", {"email": "nobody@example.org", "code": "12345678"}),
+        _public(400),
+    ),
+    ("POST", "/auth/confirm/resend"): (
+        lambda w: ("/auth/confirm/resend", {"email": f"nobody-{uuid.uuid4().hex}@example.org"}),
+        _public(202),
+    ),
     ("POST", "/auth/password/forgot"): (
         lambda w: ("/auth/password/forgot", {"email": f"nobody-{uuid.uuid4().hex}@example.org"}),
         _public(202),

@@ -111,6 +111,24 @@ def verify_totp(principal: Principal) -> dict[str, Any]:
 # ---- the account's lifecycle -------------------------------------------------------------
 
 
+@route(bp, "/auth/confirm", methods=["POST"], public=True)
+def confirm_signup() -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.ConfirmIn, json_body(bp.current_request))
+    account.confirm_signup(body.email, body.code, source_ip(bp.current_request))
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/auth/confirm/resend", methods=["POST"], public=True)
+def resend_confirmation() -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.ForgotIn, json_body(bp.current_request))
+    account.resend_confirmation(body.email, source_ip(bp.current_request))
+    return Response(body={"status": "sent if the account needs it"}, status_code=202)
+
+
 @route(bp, "/auth/password/forgot", methods=["POST"], public=True)
 def forgot_password() -> Response:
     from chalicelib.api import schemas

@@ -56,6 +56,11 @@ class ForgotIn(_In):
     email: Email
 
 
+class ConfirmIn(_In):
+    email: Email
+    code: Code
+
+
 class ResetIn(_In):
     email: Email
     code: Code

@@ -138,3 +138,26 @@ def user_id_of(email: str) -> str | None:
         return None
     attributes = {a["Name"]: a["Value"] for a in out.get("UserAttributes", [])}
     return attributes.get("sub")
+
+
+def confirm(email: str) -> None:
+    """The address is the owner's (they had the code we sent to it): the account is
+    confirmed and its e-mail verified."""
+    s = settings()
+    idp = aws.client("cognito-idp")
+    idp.admin_confirm_sign_up(UserPoolId=s.user_pool_id, Username=email)
+    idp.admin_update_user_attributes(
+        UserPoolId=s.user_pool_id,
+        Username=email,
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+    )
+
+
+def is_confirmed(email: str) -> bool | None:
+    """Whether the account is confirmed; None when there is no such account."""
+    idp = aws.client("cognito-idp")
+    try:
+        out = idp.admin_get_user(UserPoolId=settings().user_pool_id, Username=email)
+    except idp.exceptions.UserNotFoundException:
+        return None
+    return str(out.get("UserStatus")) != "UNCONFIRMED"

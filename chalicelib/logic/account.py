@@ -125,3 +125,40 @@ def reset_password(email: str, code: str, new: str, source_ip: str | None) -> No
     ended = sessions.revoke_user_sessions(user_id)
     notify.send(email, "password_changed")
     _note("password_reset", "success", user_id, f"{ended} sessions ended")
+
+
+# ---- confirming an address ---------------------------------------------------------------
+
+CONFIRM_CODE_TTL = 24 * 3600
+
+
+def _confirm_scope(email: str) -> str:
+    return "confirm#" + hmac.new(app_secret(), email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def send_confirmation(email: str) -> None:
+    """A fresh code to confirm the address (where the deployment confirms sign-ups)."""
+    code = f"{secrets.randbelow(10**8):08d}"
+    ops.put_code(_confirm_scope(email), _code_hash(email, code), CONFIRM_CODE_TTL)
+    notify.send(email, "confirm_signup", code=code)
+
+
+def resend_confirmation(email: str, source_ip: str | None) -> None:
+    """Another code, if the account exists and is not confirmed; the caller is told
+    nothing either way."""
+    throttle.check("reset-ip", source_ip)
+    throttle.check("reset-email", email)
+    if cognito.is_confirmed(email) is False:
+        send_confirmation(email)
+
+
+def confirm_signup(email: str, code: str, source_ip: str | None) -> None:
+    throttle.check("reset-ip", source_ip)
+    scope = _confirm_scope(email)
+    stored = ops.reserve_code_attempt(scope, RESET_CODE_TRIES)
+    if stored is None or not hmac.compare_digest(stored, _code_hash(email, code.strip())):
+        _note("signup_confirm", "failure", None, "wrong or expired code")
+        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    cognito.confirm(email)
+    ops.consume_code(scope)
+    _note("signup_confirm", "success", cognito.user_id_of(email))

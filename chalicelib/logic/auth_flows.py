@@ -79,6 +79,10 @@ def sign_up(email: str, password: str, name: str, phone: str | None, source_ip: 
     except Exception:
         cognito.delete_identity(email)
         raise
+    if not settings().auto_confirm_signup:
+        from chalicelib.logic import account
+
+        account.send_confirmation(email)
     _note("signup", "success", user_id=user_id, source_ip=source_ip)
     return user
 
