@@ -30,6 +30,7 @@ METRICS = {
     "Throttled": "a request refused by our rate limits (429)",
     "StaffAccess": "a staff member read a campaign's data",
     "MfaLocked": "an account's second factor was locked after wrong codes",
+    "RecoveryCodeUsed": "a sign-in used a recovery code (a lost authenticator, or a thief)",
     "SignInThrottled": "sign-ins to one e-mail refused from every source (a distributed attack)",
     "StreamRecordFailures": "a stream record failed and is delivered again",
     "AuditWriteFailures": "audit records could not be written (the batch comes again)",

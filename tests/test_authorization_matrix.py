@@ -305,6 +305,11 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         _signed_in(400),
     ),
     ("GET", "/me/sessions"): (lambda w: ("/me/sessions", None), _signed_in(200)),
+    ("POST", "/me/mfa/recovery-codes"): (
+        lambda w: ("/me/mfa/recovery-codes", None),
+        # only a session that passed the second factor
+        {**_signed_in(403), "admin": 201, "other_admin": 201, "staff": 201},
+    ),
     ("DELETE", "/me/sessions/{session_id}"): (
         lambda w: ("/me/sessions/no-such-session", None),
         _signed_in(404),

@@ -150,3 +150,45 @@ def test_a_day_allows_few_codes_however_they_are_spread(api, monkeypatch, daily)
         token = _challenge(api, admin)
         statuses.append(api.post("/auth/mfa", {"mfa_token": token, "code": wrong}).status)
     assert statuses == [401] * daily + [429, 429]
+
+
+def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(api, outbox):
+    admin = admin_with_mfa(api)
+    made = api.post("/me/mfa/recovery-codes", token=admin.token)
+    assert made.status == 201
+    codes = made.body["codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    token = _challenge(api, admin)
+    used = api.post("/auth/mfa", {"mfa_token": token, "recovery_code": codes[0].lower()})
+    assert used.status == 200, used
+    assert api.get("/me", token=used.body["access_token"]).body["mfa_verified"] is True
+    again = api.post("/auth/mfa", {"mfa_token": _challenge(api, admin), "recovery_code": codes[0]})
+    assert again.status == 401  # each code works once
+    # a new set replaces the old one
+    fresh = api.post("/me/mfa/recovery-codes", token=used.body["access_token"]).body["codes"]
+    stale = api.post("/auth/mfa", {"mfa_token": _challenge(api, admin), "recovery_code": codes[1]})
+    assert stale.status == 401
+    ok = api.post("/auth/mfa", {"mfa_token": _challenge(api, admin), "recovery_code": fresh[0]})
+    assert ok.status == 200
+
+
+def test_recovery_codes_need_a_second_factor_session_and_guesses_count_toward_the_lock(
+    api, monkeypatch
+):
+    from tests.helpers import volunteer
+
+    vol = volunteer(api)
+    refused = api.post("/me/mfa/recovery-codes", token=vol.token)
+    assert refused.status == 403 and refused.body["Reason"] == "mfa_required"
+    admin = admin_with_mfa(api)
+    api.post("/me/mfa/recovery-codes", token=admin.token)
+    statuses = []
+    for n in range(11):
+        token = _challenge(api, admin)
+        reply = api.post("/auth/mfa", {"mfa_token": token, "recovery_code": f"AAAAA-{n:05d}"})
+        statuses.append(reply.status)
+    assert statuses == [401] * 10 + [429]
+    both = api.post(
+        "/auth/mfa", {"mfa_token": _challenge(api, admin), "code": "123456", "recovery_code": "X"}
+    )
+    assert both.status == 400

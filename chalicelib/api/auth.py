@@ -74,7 +74,11 @@ def mfa() -> dict[str, Any]:
     request = bp.current_request
     return _tokens(
         auth_flows.complete_mfa(
-            body.mfa_token, body.code, source_ip(request), request.headers.get("user-agent")
+            body.mfa_token,
+            body.code,
+            source_ip(request),
+            request.headers.get("user-agent"),
+            recovery_code=body.recovery_code,
         )
     )
 
@@ -97,6 +101,11 @@ def logout(principal: Principal) -> Response:
 def start_totp(principal: Principal) -> Response:
     secret, uri = auth_flows.start_totp_enrolment(principal)
     return Response(body={"secret": secret, "otpauth_uri": uri}, status_code=201)
+
+
+@route(bp, "/me/mfa/recovery-codes", methods=["POST"])
+def new_recovery_codes(principal: Principal) -> Response:
+    return Response(body={"codes": auth_flows.new_recovery_codes(principal)}, status_code=201)
 
 
 @route(bp, "/me/mfa/totp/verify", methods=["POST"])

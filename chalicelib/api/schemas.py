@@ -79,7 +79,14 @@ class LoginIn(_In):
 
 class MfaIn(_In):
     mfa_token: Token
-    code: Code
+    code: Code | None = None
+    recovery_code: Code | None = None
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> MfaIn:
+        if (self.code is None) == (self.recovery_code is None):
+            raise InvalidInput("code", "give exactly one of code and recovery_code")
+        return self
 
 
 class RefreshIn(_In):

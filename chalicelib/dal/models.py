@@ -37,6 +37,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.attributes import JSONAttribute as _PynamoJSONAttribute
 from pynamodb.connection import Connection, TableConnection
@@ -155,6 +156,7 @@ class TotpModel(MainModel):
     user_id = UnicodeAttribute()
     secret_enc = UnicodeAttribute()
     verified = BooleanAttribute(default=False)
+    recovery_hashes = UnicodeSetAttribute(null=True)  # keyed hashes of unused recovery codes
 
 
 class CampaignModel(MainModel):

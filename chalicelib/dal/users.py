@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.dal.common import now_iso
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
@@ -97,6 +97,41 @@ def put_totp(user_id: str, secret_enc: str) -> None:
         updated_at=stamp,
         updated_by=user_id,
     ).save()
+
+
+def set_recovery_hashes(user_id: str, hashes: set[str]) -> None:
+    """Replace the user's recovery codes (enrolled TOTP only)."""
+    try:
+        TotpModel(_pk(user_id), "TOTP").update(
+            actions=[
+                TotpModel.recovery_hashes.set(hashes),
+                TotpModel.updated_at.set(now_iso()),
+                TotpModel.updated_by.set(user_id),
+            ],
+            condition=TotpModel.verified == True,  # noqa: E712
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("enrol TOTP first (POST /me/mfa/totp)") from None
+        raise
+
+
+def use_recovery_hash(user_id: str, code_hash: str) -> bool:
+    """Spend one recovery code: True once, for the one request that does."""
+    try:
+        TotpModel(_pk(user_id), "TOTP").update(
+            actions=[
+                TotpModel.recovery_hashes.delete({code_hash}),
+                TotpModel.updated_at.set(now_iso()),
+                TotpModel.updated_by.set(user_id),
+            ],
+            condition=TotpModel.recovery_hashes.contains(code_hash),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def get_totp(user_id: str) -> tuple[str, bool] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -11,11 +13,18 @@ from chalicelib import crypto, notify
 from chalicelib.audit import store as audit_store
 from chalicelib.auth import cognito, totp
 from chalicelib.auth.cognito import Tokens
-from chalicelib.config import settings
+from chalicelib.config import app_secret, settings
 from chalicelib.dal import ops, sessions
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import User
-from chalicelib.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, Throttled
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    MfaRequired,
+    NotAuthenticated,
+    Throttled,
+)
 from chalicelib.logic import throttle
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import count, log_auth
@@ -153,8 +162,44 @@ def _dead_challenge(source_ip: str | None, user_id: str | None = None) -> NotAut
     return NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
 
 
+RECOVERY_CODES = 10
+
+
+def _recovery_hash(user_id: str, code: str) -> str:
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hmac.new(
+        app_secret(), f"recovery:{user_id}:{normal}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def new_recovery_codes(principal: Principal) -> list[str]:
+    """Ten one-time codes for when the authenticator is lost, shown once; they replace
+    any earlier set. Only a session that passed the second factor may make them."""
+    if not principal.mfa:
+        raise MfaRequired()
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+    users_dal.set_recovery_hashes(
+        principal.user_id, {_recovery_hash(principal.user_id, c) for c in codes}
+    )
+    _note("recovery_codes", "created", user_id=principal.user_id)
+    return codes
+
+
+def _accept_second_factor(user_id: str, code: str | None, recovery_code: str | None) -> bool:
+    if recovery_code is not None:
+        return users_dal.use_recovery_hash(user_id, _recovery_hash(user_id, recovery_code))
+    return code is not None and _accept_code(user_id, code) is not None
+
+
 def complete_mfa(
-    mfa_token: str, code: str, source_ip: str | None, user_agent: str | None = None
+    mfa_token: str,
+    code: str | None,
+    source_ip: str | None,
+    user_agent: str | None = None,
+    recovery_code: str | None = None,
 ) -> Tokens:
     """The second step of a sign-in. Each code tried is counted before it is checked,
     per challenge and per account: after MFA_LOCK_AFTER wrong codes in a row (across
@@ -178,7 +223,7 @@ def complete_mfa(
             "too many wrong codes: the second factor of this account is locked for now",
             reason="mfa_locked",
         )
-    if _accept_code(user_id, code) is None:
+    if not _accept_second_factor(user_id, code, recovery_code):
         _note("mfa", "failure", "wrong or reused code", user_id=user_id, source_ip=source_ip)
         if ops.mfa_streak(user_id) >= MFA_LOCK_AFTER:
             count("MfaLocked")
@@ -186,6 +231,9 @@ def complete_mfa(
             _note("mfa", "locked", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the code is wrong, expired or already used")
     ops.mfa_attempt_succeeded(user_id)
+    if recovery_code is not None:
+        count("RecoveryCodeUsed")
+        _note("mfa", "recovery_code_used", user_id=user_id, source_ip=source_ip)
     if not sessions.consume_challenge(mfa_token):
         _note("mfa", "failure", "challenge already used", user_id=user_id, source_ip=source_ip)
         raise NotAuthenticated("the MFA challenge is not valid or has expired; sign in again")
