@@ -185,3 +185,52 @@ def test_resend_answers_alike_and_only_the_latest_code_works(api, outbox, confir
     if old != new:
         assert api.post("/auth/confirm", {"email": email, "code": old}).status == 400
     assert api.post("/auth/confirm", {"email": email, "code": new}).status == 204
+
+
+def test_deleting_the_account_erases_what_is_the_users_and_keeps_the_reports(api, stack):
+    import boto3
+
+    from tests.helpers import admin_with_mfa, create_action, create_campaign, join
+
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    vol = volunteer(api)
+    join(api, admin, cid, vol)
+    api.put(
+        "/me/contacts", {"contacts": [{"name": "Ann", "phones": ["2025550181"]}]}, token=vol.token
+    )
+    contact = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
+    aid = create_action(api, admin, cid)["action_id"]
+    filed = api.post(
+        f"/campaigns/{cid}/actions/{aid}/reports",
+        {"contact_id": contact, "result": "other"},
+        token=vol.token,
+    )
+    assert filed.status == 201
+    other_access, _ = _second_device(api, vol)
+
+    wrong = api.call("DELETE", "/me", {"password": "Wrong-Pass-1"}, token=vol.token)
+    assert wrong.status == 400 and wrong.body["Field"] == "password"
+    gone = api.call("DELETE", "/me", {"password": PASSWORD}, token=vol.token)
+    assert gone.status == 204, gone
+
+    assert api.get("/me", token=vol.token).status == 401
+    assert api.get("/me", token=other_access).status == 401
+    assert api.post("/auth/login", {"email": vol.email, "password": PASSWORD}).status == 401
+    members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
+    assert vol.user_id not in {m["user_id"] for m in members}
+    (report,) = api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"]
+    assert report["report_id"] == filed.body["report_id"] and report["user_id"] is None
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+    left = [i for i in table.scan()["Items"] if i["pk"] == f"USER#{vol.user_id}"]
+    assert left == []  # profile, TOTP, contacts: nothing of the user's own is left
+
+
+def test_the_only_admin_cannot_delete_their_account(api):
+    from tests.helpers import admin_with_mfa, create_campaign
+
+    admin = admin_with_mfa(api)
+    create_campaign(api, admin)
+    reply = api.call("DELETE", "/me", {"password": PASSWORD}, token=admin.token)
+    assert reply.status == 409 and reply.body["Reason"] == "last_admin"
+    assert api.get("/me", token=admin.token).status == 200

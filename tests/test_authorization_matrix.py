@@ -305,6 +305,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         _signed_in(400),
     ),
     ("GET", "/me/sessions"): (lambda w: ("/me/sessions", None), _signed_in(200)),
+    ("DELETE", "/me"): (lambda w: ("/me", {"password": "not-the-password"}), _signed_in(400)),
     ("POST", "/me/mfa/recovery-codes"): (
         lambda w: ("/me/mfa/recovery-codes", None),
         # only a session that passed the second factor

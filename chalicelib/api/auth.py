@@ -195,3 +195,12 @@ def end_session(principal: Principal, session_id: str) -> Response:
 def end_other_sessions(principal: Principal) -> Response:
     account.end_other_sessions(principal)
     return Response(body="", status_code=204)
+
+
+@route(bp, "/me", methods=["DELETE"])
+def delete_account(principal: Principal) -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.PasswordIn, json_body(bp.current_request))
+    account.delete_account(principal, body.password)
+    return Response(body="", status_code=204)

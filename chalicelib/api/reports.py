@@ -82,6 +82,11 @@ def list_reports(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.list_reports(principal, cid, limit=limit, cursor=cursor)
     states = sync.records_for_reports(cid, [r.report_id for r in page.items])
-    return page_body(
-        [report_body(r, states.get(r.report_id)) for r in page.items], page.next_cursor
-    )
+    present = reports.authors_present(page.items)
+    items = []
+    for r in page.items:
+        body = report_body(r, states.get(r.report_id))
+        if r.user_id not in present:
+            body["user_id"] = None  # the author deleted their account
+        items.append(body)
+    return page_body(items, page.next_cursor)

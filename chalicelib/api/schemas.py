@@ -67,6 +67,10 @@ class ResetIn(_In):
     password: NewPassword
 
 
+class PasswordIn(_In):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class PasswordChangeIn(_In):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     new_password: NewPassword

@@ -65,7 +65,7 @@ def sign_up(email: str, password: str, name: str) -> str:
 
 
 def delete_identity(email: str) -> None:
-    """Undo a sign-up whose profile could not be written."""
+    """Remove the identity (an undone sign-up, or a deleted account)."""
     aws.client("cognito-idp").admin_delete_user(UserPoolId=settings().user_pool_id, Username=email)
 
 

@@ -284,7 +284,9 @@ def change_role(campaign_id: str, user_id: str, role: Role, actor: str) -> Membe
     return updated
 
 
-def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
+def remove_member(campaign_id: str, user_id: str, actor: str, *, bar: bool = True) -> None:
+    """End a membership; unless `bar` is False (the member leaving on their own), the
+    removed member may not rejoin until readmitted."""
     current = get_membership(campaign_id, user_id)
     if current is None:
         raise NotFound("no such member")
@@ -305,7 +307,7 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
         _raise_member_conflict(exc, last_admin_at=0 if current.role == Role.ADMIN else None)
     removed_pk, removed_sk = _removed_key(campaign_id, user_id)
     stamp = now_iso()
-    bar = RemovedMemberModel(
+    barred = RemovedMemberModel(
         removed_pk,
         removed_sk,
         entity="removed_member",
@@ -321,7 +323,8 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
                 MemberModel(_pk(campaign_id), f"MEMBER#{user_id}"),
                 condition=MemberModel.role == current.role.value,
             )
-            tx.save(bar)
+            if bar:
+                tx.save(barred)
             if current.role == Role.ADMIN:
                 tx.update(
                     CampaignModel(_pk(campaign_id), "META"),
@@ -333,7 +336,8 @@ def remove_member(campaign_id: str, user_id: str, actor: str) -> None:
                     condition=CampaignModel.admin_count > 1,
                 )
     except TransactWriteError as exc:
-        _raise_member_conflict(exc, last_admin_at=2 if current.role == Role.ADMIN else None)
+        admin_at = (2 if bar else 1) if current.role == Role.ADMIN else None
+        _raise_member_conflict(exc, last_admin_at=admin_at)
 
 
 def _raise_member_conflict(exc: TransactWriteError, *, last_admin_at: int | None) -> NoReturn:

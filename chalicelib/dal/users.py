@@ -54,6 +54,24 @@ def create_user(user_id: str, email: str, name: str, phone: str | None) -> User:
     return _user(item)
 
 
+def delete_user(user_id: str) -> None:
+    """Erase the profile and the TOTP enrolment (secret and recovery codes), each stamped
+    first so the stream's removal names the user as the actor."""
+    stamp = now_iso()
+    for model, sk in ((TotpModel, "TOTP"), (UserModel, "PROFILE")):
+        item = model(_pk(user_id), sk)
+        try:
+            item.update(
+                actions=[model.updated_at.set(stamp), model.updated_by.set(user_id)],
+                condition=model.pk.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue
+            raise
+        item.delete()
+
+
 def get_user(user_id: str) -> User | None:
     try:
         return _user(UserModel.get(_pk(user_id), "PROFILE"))

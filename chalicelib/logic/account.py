@@ -162,3 +162,51 @@ def confirm_signup(email: str, code: str, source_ip: str | None) -> None:
     cognito.confirm(email)
     ops.consume_code(scope)
     _note("signup_confirm", "success", cognito.user_id_of(email))
+
+
+# ---- deleting the account ----------------------------------------------------------------
+
+
+def delete_account(principal: Principal, password: str) -> None:
+    """The account and everything that is the user's alone are erased: contacts, sessions,
+    TOTP secret, recovery codes, profile and identity; memberships end. Reports already
+    filed stay with their campaigns (their author no longer exists). Refused (409) while
+    the user is a campaign's only admin: the campaign would have no one to run it."""
+    from chalicelib.dal import campaigns as campaigns_dal
+    from chalicelib.dal import contacts as contacts_dal
+    from chalicelib.domain import Role
+    from chalicelib.errors import Conflict, MfaRequired
+
+    user = users_dal.get_user(principal.user_id)
+    if user is None:
+        raise NotAuthenticated("no such user")
+    if user.mfa_enabled and not principal.mfa:
+        raise MfaRequired()
+    try:
+        cognito.login(user.email, password)
+    except NotAuthenticated:
+        _note("account_delete", "failure", user.user_id, "wrong password")
+        raise InvalidInput("password", "is not the account's password") from None
+    memberships = campaigns_dal.list_user_memberships(user.user_id)
+    for membership in memberships:
+        if membership.role is Role.ADMIN:
+            campaign = campaigns_dal.get_campaign(membership.campaign_id)
+            if campaign is not None and campaign.admin_count <= 1:
+                raise Conflict(
+                    f"you are the only admin of {campaign.name}: name another admin first",
+                    reason="last_admin",
+                )
+    for membership in memberships:
+        try:
+            campaigns_dal.remove_member(
+                membership.campaign_id, user.user_id, user.user_id, bar=False
+            )
+        except Conflict as exc:
+            raise Conflict(exc.message, reason="last_admin") from None
+        except NotFound:
+            continue
+    contacts_dal.delete_all_contacts(user.user_id)
+    sessions.revoke_user_sessions(user.user_id)
+    users_dal.delete_user(user.user_id)
+    cognito.delete_identity(user.email)
+    _note("account_delete", "success", user.user_id)

@@ -100,5 +100,12 @@ def list_reports(principal: Principal, campaign_id: str, *, limit: int, cursor: 
     return reports_dal.list_campaign_reports(campaign_id, limit=limit, cursor=cursor)
 
 
+def authors_present(reports: list[Report]) -> set[str]:
+    """Which of the reports' authors still have an account (one BatchGetItem a page)."""
+    from chalicelib.dal import users as users_dal
+
+    return set(users_dal.get_users(sorted({r.user_id for r in reports})))
+
+
 def my_reports(principal: Principal, *, limit: int, cursor: str | None) -> Page:
     return reports_dal.list_user_reports(principal.user_id, limit=limit, cursor=cursor)
