@@ -119,6 +119,7 @@ def _signed_in(ok: int) -> dict[str, int]:
 Call = Callable[[World], tuple[str, Any]]
 MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("GET", "/health"): (lambda w: ("/health", None), _public(200)),
+    ("GET", "/openapi.json"): (lambda w: ("/openapi.json", None), _public(200)),
     ("POST", "/auth/signup"): (lambda w: ("/auth/signup", {}), _public(400)),
     ("POST", "/auth/login"): (lambda w: ("/auth/login", {}), _public(400)),
     ("POST", "/auth/mfa"): (lambda w: ("/auth/mfa", {}), _public(400)),

@@ -56,7 +56,9 @@ def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns/{cid}/actions", methods=["POST"], idempotent=True)
+@route(
+    bp, "/campaigns/{cid}/actions", methods=["POST"], idempotent=True, body="ActionIn", status=201
+)
 def create_action(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
 
@@ -65,7 +67,7 @@ def create_action(principal: Principal, cid: str) -> Response:
     return Response(body=action_body(action, admin=True), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/actions", methods=["GET"])
+@route(bp, "/campaigns/{cid}/actions", methods=["GET"], paged=True)
 def list_actions(principal: Principal, cid: str) -> dict[str, Any]:
     request = bp.current_request
     limit, cursor = page_params(request)
@@ -85,7 +87,7 @@ def get_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     return action_body(action, admin=access.is_admin)
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"])
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"], body="ActionPatch")
 def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -95,7 +97,7 @@ def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     return action_body(actions.update_action(principal, cid, aid, body.changes()), admin=True)
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["DELETE"])
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["DELETE"], status=204)
 def delete_action(principal: Principal, cid: str, aid: str) -> Response:
     actions.delete_action(principal, cid, aid)
     return Response(body="", status_code=204)

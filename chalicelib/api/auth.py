@@ -35,7 +35,7 @@ def _tokens(tokens: Tokens) -> dict[str, Any]:
     }
 
 
-@route(bp, "/auth/signup", methods=["POST"], public=True)
+@route(bp, "/auth/signup", methods=["POST"], public=True, body="SignupIn", status=201)
 def signup() -> Response:
     from chalicelib.api import schemas
 
@@ -52,7 +52,7 @@ def signup() -> Response:
     return Response(body={"user_id": user.user_id}, status_code=201)
 
 
-@route(bp, "/auth/login", methods=["POST"], public=True)
+@route(bp, "/auth/login", methods=["POST"], public=True, body="LoginIn")
 def login() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -66,7 +66,7 @@ def login() -> dict[str, Any]:
     return _tokens(result)
 
 
-@route(bp, "/auth/mfa", methods=["POST"], public=True)
+@route(bp, "/auth/mfa", methods=["POST"], public=True, body="MfaIn")
 def mfa() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -83,7 +83,7 @@ def mfa() -> dict[str, Any]:
     )
 
 
-@route(bp, "/auth/refresh", methods=["POST"], public=True)
+@route(bp, "/auth/refresh", methods=["POST"], public=True, body="RefreshIn")
 def refresh() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -91,24 +91,24 @@ def refresh() -> dict[str, Any]:
     return _tokens(auth_flows.refresh(body.refresh_token, source_ip(bp.current_request)))
 
 
-@route(bp, "/auth/logout", methods=["POST"])
+@route(bp, "/auth/logout", methods=["POST"], status=204)
 def logout(principal: Principal) -> Response:
     auth_flows.logout(principal)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/mfa/totp", methods=["POST"])
+@route(bp, "/me/mfa/totp", methods=["POST"], status=201)
 def start_totp(principal: Principal) -> Response:
     secret, uri = auth_flows.start_totp_enrolment(principal)
     return Response(body={"secret": secret, "otpauth_uri": uri}, status_code=201)
 
 
-@route(bp, "/me/mfa/recovery-codes", methods=["POST"])
+@route(bp, "/me/mfa/recovery-codes", methods=["POST"], status=201)
 def new_recovery_codes(principal: Principal) -> Response:
     return Response(body={"codes": auth_flows.new_recovery_codes(principal)}, status_code=201)
 
 
-@route(bp, "/me/mfa/totp/verify", methods=["POST"])
+@route(bp, "/me/mfa/totp/verify", methods=["POST"], body="CodeIn")
 def verify_totp(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -120,7 +120,7 @@ def verify_totp(principal: Principal) -> dict[str, Any]:
 # ---- the account's lifecycle -------------------------------------------------------------
 
 
-@route(bp, "/auth/confirm", methods=["POST"], public=True)
+@route(bp, "/auth/confirm", methods=["POST"], public=True, body="ConfirmIn", status=204)
 def confirm_signup() -> Response:
     from chalicelib.api import schemas
 
@@ -129,7 +129,7 @@ def confirm_signup() -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/auth/confirm/resend", methods=["POST"], public=True)
+@route(bp, "/auth/confirm/resend", methods=["POST"], public=True, body="ForgotIn", status=202)
 def resend_confirmation() -> Response:
     from chalicelib.api import schemas
 
@@ -138,7 +138,7 @@ def resend_confirmation() -> Response:
     return Response(body={"status": "sent if the account needs it"}, status_code=202)
 
 
-@route(bp, "/auth/password/forgot", methods=["POST"], public=True)
+@route(bp, "/auth/password/forgot", methods=["POST"], public=True, body="ForgotIn", status=202)
 def forgot_password() -> Response:
     from chalicelib.api import schemas
 
@@ -147,7 +147,7 @@ def forgot_password() -> Response:
     return Response(body={"status": "sent if the account exists"}, status_code=202)
 
 
-@route(bp, "/auth/password/reset", methods=["POST"], public=True)
+@route(bp, "/auth/password/reset", methods=["POST"], public=True, body="ResetIn", status=204)
 def reset_password() -> Response:
     from chalicelib.api import schemas
 
@@ -156,7 +156,7 @@ def reset_password() -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/password", methods=["POST"])
+@route(bp, "/me/password", methods=["POST"], body="PasswordChangeIn", status=204)
 def change_password(principal: Principal) -> Response:
     from chalicelib.api import schemas
 
@@ -185,19 +185,19 @@ def list_sessions(principal: Principal) -> dict[str, Any]:
     }
 
 
-@route(bp, "/me/sessions/{session_id}", methods=["DELETE"])
+@route(bp, "/me/sessions/{session_id}", methods=["DELETE"], status=204)
 def end_session(principal: Principal, session_id: str) -> Response:
     account.end_session(principal, session_id)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/sessions", methods=["DELETE"])
+@route(bp, "/me/sessions", methods=["DELETE"], status=204)
 def end_other_sessions(principal: Principal) -> Response:
     account.end_other_sessions(principal)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me", methods=["DELETE"])
+@route(bp, "/me", methods=["DELETE"], body="PasswordIn", status=204)
 def delete_account(principal: Principal) -> Response:
     from chalicelib.api import schemas
 

@@ -40,7 +40,7 @@ def _campaign(campaign: Campaign, access: Access | None) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns", methods=["POST"], idempotent=True)
+@route(bp, "/campaigns", methods=["POST"], idempotent=True, body="CampaignIn", status=201)
 def create_campaign(principal: Principal) -> Response:
     from chalicelib.api import schemas
 
@@ -50,7 +50,7 @@ def create_campaign(principal: Principal) -> Response:
     return Response(body=created, status_code=201)
 
 
-@route(bp, "/campaigns/join", methods=["POST"])
+@route(bp, "/campaigns/join", methods=["POST"], body="CodeIn")
 def join_campaign(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -65,7 +65,7 @@ def get_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     return _campaign(campaign, access)
 
 
-@route(bp, "/campaigns/{cid}", methods=["PATCH"])
+@route(bp, "/campaigns/{cid}", methods=["PATCH"], body="CampaignPatch")
 def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -87,7 +87,14 @@ def _join_code(code: JoinCode) -> dict[str, Any]:
     }
 
 
-@route(bp, "/campaigns/{cid}/join-codes", methods=["POST"], idempotent=True)
+@route(
+    bp,
+    "/campaigns/{cid}/join-codes",
+    methods=["POST"],
+    idempotent=True,
+    body="JoinCodeIn",
+    status=201,
+)
 def create_join_code(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
 
@@ -100,14 +107,14 @@ def create_join_code(principal: Principal, cid: str) -> Response:
     return Response(body=_join_code(code), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/join-codes", methods=["GET"])
+@route(bp, "/campaigns/{cid}/join-codes", methods=["GET"], paged=True)
 def list_join_codes(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = campaigns.list_join_codes(principal, cid, limit=limit, cursor=cursor)
     return page_body([_join_code(c) for c in page.items], page.next_cursor)
 
 
-@route(bp, "/campaigns/{cid}/join-codes/{code}", methods=["DELETE"])
+@route(bp, "/campaigns/{cid}/join-codes/{code}", methods=["DELETE"], status=204)
 def revoke_join_code(principal: Principal, cid: str, code: str) -> Response:
     campaigns.revoke_join_code(principal, cid, code)
     return Response(body="", status_code=204)
@@ -119,7 +126,7 @@ def readmit_member(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     return {"campaign_id": cid, "user_id": uid, "readmitted": True}
 
 
-@route(bp, "/campaigns/{cid}/members", methods=["GET"])
+@route(bp, "/campaigns/{cid}/members", methods=["GET"], paged=True)
 def list_members(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     views, next_cursor = campaigns.list_members(principal, cid, limit=limit, cursor=cursor)
@@ -140,7 +147,7 @@ def list_members(principal: Principal, cid: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/campaigns/{cid}/members/{uid}", methods=["PATCH"])
+@route(bp, "/campaigns/{cid}/members/{uid}", methods=["PATCH"], body="RoleIn")
 def change_role(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -149,7 +156,7 @@ def change_role(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     return {"campaign_id": cid, "user_id": membership.user_id, "role": membership.role.value}
 
 
-@route(bp, "/campaigns/{cid}/members/{uid}", methods=["DELETE"])
+@route(bp, "/campaigns/{cid}/members/{uid}", methods=["DELETE"], status=204)
 def remove_member(principal: Principal, cid: str, uid: str) -> Response:
     campaigns.remove_member(principal, cid, uid)
     return Response(body="", status_code=204)

@@ -11,6 +11,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, ChaliceViewError, Response
@@ -132,6 +133,23 @@ def principal(request: Request) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says of a route (`chalicelib/api/openapi.py`)."""
+
+    method: str
+    path: str
+    view: Callable[..., Any]
+    public: bool
+    idempotent: bool
+    body: str | None  # the request schema's name in `chalicelib.api.schemas`
+    status: int  # the answer when all goes well
+    paged: bool  # takes ?limit= and ?cursor=
+
+
+ROUTES: list[RouteDoc] = []
+
+
 def route(
     bp: Blueprint,
     path: str,
@@ -139,13 +157,20 @@ def route(
     methods: list[str],
     public: bool = False,
     idempotent: bool = False,
+    body: str | None = None,
+    status: int = 200,
+    paged: bool = False,
     **options: Any,
 ) -> Callable[[F], F]:
     """Register a view: errors translated, and (unless public) behind the authorizer,
     with the signed-in `Principal` passed as its first argument. An `idempotent` view
-    honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`)."""
+    honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`). `body`
+    (a schema of `chalicelib.api.schemas`, by name), `status` and `paged` describe the
+    route for the OpenAPI document; they change nothing it does."""
 
     def register(view: F) -> F:
+        for method in methods:
+            ROUTES.append(RouteDoc(method, path, view, public, idempotent, body, status, paged))
         if public:
             handler = translate_errors(view)
             bp.route(path, methods=methods, **options)(handler)

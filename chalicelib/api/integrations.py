@@ -49,7 +49,7 @@ def sync_body(record: SyncRecord) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["PUT"])
+@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["PUT"], body="object")
 def configure(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     body = json_body(bp.current_request)
     return integration_body(integrations.configure(principal, cid, provider, body))
@@ -61,7 +61,7 @@ def list_integrations(principal: Principal, cid: str) -> dict[str, Any]:
     return page_body([integration_body(i) for i in found], None)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["DELETE"])
+@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["DELETE"], status=204)
 def remove(principal: Principal, cid: str, provider: str) -> Response:
     integrations.remove(principal, cid, provider)
     return Response(body="", status_code=204)
@@ -72,13 +72,13 @@ def catalog(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     return integrations.catalog(principal, cid, provider)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}/instructions", methods=["PUT"])
+@route(bp, "/campaigns/{cid}/integrations/{provider}/instructions", methods=["PUT"], body="object")
 def set_instructions(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     body = json_body(bp.current_request)
     return integration_body(integrations.set_instructions(principal, cid, provider, body))
 
 
-@route(bp, "/campaigns/{cid}/sync", methods=["GET"])
+@route(bp, "/campaigns/{cid}/sync", methods=["GET"], paged=True)
 def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     request = bp.current_request
     limit, cursor = page_params(request)
@@ -88,7 +88,7 @@ def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     return page_body([sync_body(r) for r in page.items], page.next_cursor)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}/retry", methods=["POST"])
+@route(bp, "/campaigns/{cid}/integrations/{provider}/retry", methods=["POST"], status=202)
 def retry(principal: Principal, cid: str, provider: str) -> Response:
     requeued = sync.retry_failed(principal, cid, provider)
     return Response(body={"provider": provider, "requeued": requeued}, status_code=202)

@@ -48,6 +48,8 @@ MAX_LIST_BYTES = 5 * 1024 * 1024
     methods=["POST"],
     content_types=["application/json", "text/csv"],
     idempotent=True,
+    body="ListIn",
+    status=201,
 )
 def upload_list(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
@@ -81,7 +83,7 @@ def upload_list(principal: Principal, cid: str) -> Response:
     )
 
 
-@route(bp, "/campaigns/{cid}/lists", methods=["GET"])
+@route(bp, "/campaigns/{cid}/lists", methods=["GET"], paged=True)
 def list_lists(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = lists.list_lists(principal, cid, limit=limit, cursor=cursor)
@@ -93,7 +95,7 @@ def get_list(principal: Principal, cid: str, lid: str) -> dict[str, Any]:
     return _list(lists.get_list(principal, cid, lid))
 
 
-@route(bp, "/campaigns/{cid}/lists/{lid}", methods=["DELETE"])
+@route(bp, "/campaigns/{cid}/lists/{lid}", methods=["DELETE"], status=204)
 def delete_list(principal: Principal, cid: str, lid: str) -> Response:
     lists.delete_list(principal, cid, lid)
     return Response(body="", status_code=204)

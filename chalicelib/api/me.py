@@ -58,7 +58,7 @@ def _contact(contact: Contact) -> dict[str, Any]:
 MAX_CONTACTS_BYTES = 4 * 1024 * 1024
 
 
-@route(bp, "/me/contacts", methods=["PUT"])
+@route(bp, "/me/contacts", methods=["PUT"], body="ContactsIn")
 def sync_contacts(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -73,26 +73,26 @@ def sync_contacts(principal: Principal) -> dict[str, Any]:
     }
 
 
-@route(bp, "/me/contacts", methods=["GET"])
+@route(bp, "/me/contacts", methods=["GET"], paged=True)
 def list_contacts(principal: Principal) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = contacts.list_contacts(principal, limit=limit, cursor=cursor)
     return page_body([_contact(c) for c in page.items], page.next_cursor)
 
 
-@route(bp, "/me/contacts", methods=["DELETE"])
+@route(bp, "/me/contacts", methods=["DELETE"], status=204)
 def delete_contacts(principal: Principal) -> Response:
     contacts.delete_all_contacts(principal)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/contacts/{contact_id}", methods=["DELETE"])
+@route(bp, "/me/contacts/{contact_id}", methods=["DELETE"], status=204)
 def delete_contact(principal: Principal, contact_id: str) -> Response:
     contacts.delete_contact(principal, contact_id)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/reports", methods=["GET"])
+@route(bp, "/me/reports", methods=["GET"], paged=True)
 def my_reports(principal: Principal) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.my_reports(principal, limit=limit, cursor=cursor)

@@ -68,7 +68,14 @@ def filed_body(report: Report) -> dict[str, Any]:
     }
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}/reports", methods=["POST"], idempotent=True)
+@route(
+    bp,
+    "/campaigns/{cid}/actions/{aid}/reports",
+    methods=["POST"],
+    idempotent=True,
+    body="ReportIn",
+    status=201,
+)
 def file_report(principal: Principal, cid: str, aid: str) -> Response:
     from chalicelib.api import schemas
 
@@ -77,7 +84,7 @@ def file_report(principal: Principal, cid: str, aid: str) -> Response:
     return Response(body=filed_body(report), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/reports", methods=["GET"])
+@route(bp, "/campaigns/{cid}/reports", methods=["GET"], paged=True)
 def list_reports(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.list_reports(principal, cid, limit=limit, cursor=cursor)

@@ -416,6 +416,7 @@ def test_the_package_is_lean(packaged):
         names = archive.namelist()
     tops = {n.split("/", 1)[0] for n in names}
     assert "app.py" in names and "chalice/app.py" in names  # chalice's one runtime module
+    assert "chalicelib/api/openapi.json" in names  # what GET /openapi.json serves
     for unwanted in ("pip", "setuptools", "yaml", "click", "moto", "pytest", "inquirer"):
         assert unwanted not in tops, unwanted
     assert not any(n.startswith("phonenumbers/geodata/") for n in names)
