@@ -49,6 +49,44 @@ class GatewayHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the app writes its own structured line per request."""
 
+    def _allowed(self) -> list[str] | None:
+        """The methods of the route the path names, or None for no route."""
+        gateway = self.local_gateway
+        try:
+            matched = gateway.event_converter._route_matcher.match_route(self.path)
+        except Exception:  # no route: the gateway's own 404
+            return None
+        return sorted(gateway._app_object.routes[matched.route])
+
+    def _method_not_allowed(self, allowed: list[str]) -> None:
+        body = json.dumps({"Code": "MethodNotAllowedError", "Message": "method not allowed"})
+        headers: dict[str, Any] = {
+            **SECURITY_HEADERS,
+            "Cache-Control": "no-store",
+            "X-Request-Id": str(uuid.uuid4()),
+            "Content-Type": "application/json",
+            "Allow": ", ".join(allowed),
+        }
+        self._send_http_response(405, headers, body)
+
+    def _handle(self) -> None:
+        """A method the path's route does not take: 405 with `Allow`, in the API's shape."""
+        allowed = self._allowed()
+        if allowed is not None and self.command not in allowed and self.command != "OPTIONS":
+            self._method_not_allowed(allowed)
+            return
+        self._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Any other method (TRACE, QUERY, ...): answered as the API answers, not with the
+        standard library's HTML 501."""
+        if code == 501:
+            self._handle()
+            return
+        super().send_error(code, message, explain)
+
     def version_string(self) -> str:
         """The `Server` header: the product, never the Python or library versions."""
         return "volunteer-organizer"

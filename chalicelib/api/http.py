@@ -172,14 +172,20 @@ def route(
         for method in methods:
             ROUTES.append(RouteDoc(method, path, view, public, idempotent, body, status, paged))
         if public:
-            handler = translate_errors(view)
-            bp.route(path, methods=methods, **options)(handler)
+
+            @functools.wraps(view)
+            def checked(*args: Any, **kwargs: Any) -> Any:
+                _check_query(bp.current_request)
+                return view(*args, **kwargs)
+
+            bp.route(path, methods=methods, **options)(translate_errors(checked))
             return view
 
         @functools.wraps(view)
         def with_principal(*args: Any, **kwargs: Any) -> Any:
             caller = principal(bp.current_request)
             request = bp.current_request
+            _check_query(request)
             key = request.headers.get("idempotency-key") if idempotent else None
             if key is None:
                 return view(caller, *args, **kwargs)
@@ -191,6 +197,13 @@ def route(
         return view
 
     return register
+
+
+def _check_query(request: Request) -> None:
+    """A query string's parameters must have names (`?=x` is malformed)."""
+    params: Any = request.query_params or {}
+    if any(not str(name).strip() for name in params):
+        raise errors.InvalidInput("query", "has a parameter without a name")
 
 
 def _once(caller: Principal, key: str, request: Request, serve: Callable[[], Any]) -> Response:
