@@ -176,3 +176,24 @@ def test_contacts_are_never_anyone_elses(api):
     assert _all(api, other.token) == []
     assert api.delete(f"/me/contacts/{contact_id}", token=other.token).status == 404
     assert len(_all(api, owner.token)) == 1
+
+
+def test_concurrent_syncs_of_the_same_contacts_count_them_once(api):
+    """Two phones of one volunteer sync the same new contacts at once: the count admins see
+    is the number of contacts, not twice it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import admin_with_mfa, create_campaign, join
+
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    vol = volunteer(api)
+    join(api, admin, cid, vol)
+    body = {"contacts": [{"name": f"P{i}", "phones": [f"+1202557{i:04d}"]} for i in range(40)]}
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: api.put("/me/contacts", body, token=vol.token), range(4)))
+    assert all(r.status == 200 for r in replies)
+    members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
+    mine = next(m for m in members if m["user_id"] == vol.user_id)
+    assert mine["synced_contacts_count"] == 40
+    assert len(_all(api, vol.token)) == 40

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib import config
 from chalicelib.dal import batch
@@ -93,14 +94,33 @@ def save_contacts(
             }
 
     calls = batch.write(config.settings().main_table, puts=items())
-    UserModel(pk, "PROFILE").update(
-        actions=[
-            UserModel.contacts_count.add(created),
-            UserModel.last_sync.set({**summary, "at": stamp}),
-            UserModel.updated_at.set(stamp),
-            UserModel.updated_by.set(user_id),
-        ]
-    )
+    actions: list[Any] = [
+        UserModel.last_sync.set({**summary, "at": stamp}),
+        UserModel.updated_at.set(stamp),
+        UserModel.updated_by.set(user_id),
+    ]
+    if created:
+        # Counted, not added: two syncs of the same new contacts would each add them.
+        # The count that started last wins; a deletion since makes an older count stale.
+        started = time.time_ns()
+        total = ContactModel.count(
+            pk, range_key_condition=ContactModel.sk.startswith("CONTACT#"), consistent_read=True
+        )
+        try:
+            UserModel(pk, "PROFILE").update(
+                actions=[
+                    *actions,
+                    UserModel.contacts_count.set(total),
+                    UserModel.counted_at.set(started),
+                ],
+                condition=UserModel.counted_at.does_not_exist()
+                | (UserModel.counted_at < started),
+            )
+            return calls + 2
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise  # else a later count is already there: keep it
+    UserModel(pk, "PROFILE").update(actions=actions)
     return calls + 1
 
 
@@ -117,6 +137,7 @@ def delete_contact(user_id: str, contact_id: str) -> None:
                 UserModel(_pk(user_id), "PROFILE"),
                 actions=[
                     UserModel.contacts_count.add(-1),
+                    UserModel.counted_at.set(time.time_ns()),  # an older count is stale now
                     UserModel.updated_at.set(stamp),
                     UserModel.updated_by.set(user_id),
                 ],
@@ -142,6 +163,7 @@ def delete_all_contacts(user_id: str) -> int:
     UserModel(pk, "PROFILE").update(
         actions=[
             UserModel.contacts_count.set(0),
+            UserModel.counted_at.set(time.time_ns()),
             UserModel.updated_at.set(now_iso()),
             UserModel.updated_by.set(user_id),
         ]

@@ -148,6 +148,7 @@ class UserModel(MainModel):
     mfa_enabled = BooleanAttribute(default=False)
     contacts_count = NumberAttribute(default=0)
     last_sync = JSONAttribute(null=True)  # counts of the latest contact sync, no contact data
+    counted_at = NumberAttribute(null=True)  # when contacts_count was last counted (ns)
 
 
 class TotpModel(MainModel):

@@ -31,6 +31,10 @@ DUMMY_SETTINGS = {
     "USER_POOL_CLIENT_SECRET": "ddbtest-client-secret",
     "KMS_KEY_ID": "ddbtest-key",
     "APP_SECRET": "ddbtest-app-secret-that-is-long-enough-0123456789",
+    # the secrets are the values above, not ones in Secrets Manager (which an emulator's
+    # stack earlier in this process may have named)
+    "APP_SECRET_ARN": "",
+    "USER_POOL_CLIENT_SECRET_ARN": "",
 }
 
 
