@@ -113,8 +113,7 @@ def save_contacts(
                     UserModel.contacts_count.set(total),
                     UserModel.counted_at.set(started),
                 ],
-                condition=UserModel.counted_at.does_not_exist()
-                | (UserModel.counted_at < started),
+                condition=UserModel.counted_at.does_not_exist() | (UserModel.counted_at < started),
             )
             return calls + 2
         except UpdateError as exc:
