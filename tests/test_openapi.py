@@ -44,3 +44,17 @@ def test_anyone_can_read_the_document(api):
     reply = api.get("/openapi.json")
     assert reply.status == 200
     assert reply.body == json.loads(openapi.SNAPSHOT.read_text())
+
+
+def test_every_answer_with_a_body_has_its_model():
+    document = json.loads(openapi.SNAPSHOT.read_text())
+    untyped = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, answer in operation["responses"].items()
+        if status.startswith("2")
+        and "content" in answer
+        and not answer["content"]["application/json"]["schema"]
+    ]
+    assert untyped == ["GET /openapi.json"]  # the document itself

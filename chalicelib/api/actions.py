@@ -57,7 +57,13 @@ def action_body(action: Action, *, admin: bool) -> dict[str, Any]:
 
 
 @route(
-    bp, "/campaigns/{cid}/actions", methods=["POST"], idempotent=True, body="ActionIn", status=201
+    bp,
+    "/campaigns/{cid}/actions",
+    methods=["POST"],
+    idempotent=True,
+    body="ActionIn",
+    status=201,
+    response="Action",
 )
 def create_action(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
@@ -67,7 +73,7 @@ def create_action(principal: Principal, cid: str) -> Response:
     return Response(body=action_body(action, admin=True), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/actions", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/actions", methods=["GET"], paged=True, response="Page[Action]")
 def list_actions(principal: Principal, cid: str) -> dict[str, Any]:
     request = bp.current_request
     limit, cursor = page_params(request)
@@ -81,13 +87,15 @@ def list_actions(principal: Principal, cid: str) -> dict[str, Any]:
     return page_body([action_body(a, admin=access.is_admin) for a in page.items], page.next_cursor)
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["GET"])
+@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["GET"], response="Action")
 def get_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     action, access = actions.get_action(principal, cid, aid)
     return action_body(action, admin=access.is_admin)
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"], body="ActionPatch")
+@route(
+    bp, "/campaigns/{cid}/actions/{aid}", methods=["PATCH"], body="ActionPatch", response="Action"
+)
 def update_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -103,6 +111,6 @@ def delete_action(principal: Principal, cid: str, aid: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/campaigns/{cid}/actions/{aid}/restore", methods=["POST"])
+@route(bp, "/campaigns/{cid}/actions/{aid}/restore", methods=["POST"], response="Action")
 def restore_action(principal: Principal, cid: str, aid: str) -> dict[str, Any]:
     return action_body(actions.restore_action(principal, cid, aid), admin=True)

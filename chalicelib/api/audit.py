@@ -31,7 +31,7 @@ def audit_body(entry: AuditRecord) -> dict[str, Any]:
     }
 
 
-@route(bp, "/campaigns/{cid}/audit", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/audit", methods=["GET"], paged=True, response="Page[AuditEntry]")
 def campaign_audit(principal: Principal, cid: str) -> dict[str, Any]:
     request = bp.current_request
     limit, cursor = page_params(request)

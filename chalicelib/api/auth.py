@@ -35,7 +35,15 @@ def _tokens(tokens: Tokens) -> dict[str, Any]:
     }
 
 
-@route(bp, "/auth/signup", methods=["POST"], public=True, body="SignupIn", status=201)
+@route(
+    bp,
+    "/auth/signup",
+    methods=["POST"],
+    public=True,
+    body="SignupIn",
+    status=201,
+    response="UserId",
+)
 def signup() -> Response:
     from chalicelib.api import schemas
 
@@ -52,7 +60,7 @@ def signup() -> Response:
     return Response(body={"user_id": user.user_id}, status_code=201)
 
 
-@route(bp, "/auth/login", methods=["POST"], public=True, body="LoginIn")
+@route(bp, "/auth/login", methods=["POST"], public=True, body="LoginIn", response="Tokens")
 def login() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -66,7 +74,7 @@ def login() -> dict[str, Any]:
     return _tokens(result)
 
 
-@route(bp, "/auth/mfa", methods=["POST"], public=True, body="MfaIn")
+@route(bp, "/auth/mfa", methods=["POST"], public=True, body="MfaIn", response="Tokens")
 def mfa() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -83,7 +91,7 @@ def mfa() -> dict[str, Any]:
     )
 
 
-@route(bp, "/auth/refresh", methods=["POST"], public=True, body="RefreshIn")
+@route(bp, "/auth/refresh", methods=["POST"], public=True, body="RefreshIn", response="Tokens")
 def refresh() -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -97,18 +105,18 @@ def logout(principal: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/mfa/totp", methods=["POST"], status=201)
+@route(bp, "/me/mfa/totp", methods=["POST"], status=201, response="TotpStart")
 def start_totp(principal: Principal) -> Response:
     secret, uri = auth_flows.start_totp_enrolment(principal)
     return Response(body={"secret": secret, "otpauth_uri": uri}, status_code=201)
 
 
-@route(bp, "/me/mfa/recovery-codes", methods=["POST"], status=201)
+@route(bp, "/me/mfa/recovery-codes", methods=["POST"], status=201, response="RecoveryCodes")
 def new_recovery_codes(principal: Principal) -> Response:
     return Response(body={"codes": auth_flows.new_recovery_codes(principal)}, status_code=201)
 
 
-@route(bp, "/me/mfa/totp/verify", methods=["POST"], body="CodeIn")
+@route(bp, "/me/mfa/totp/verify", methods=["POST"], body="CodeIn", response="MfaEnabled")
 def verify_totp(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -129,7 +137,15 @@ def confirm_signup() -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/auth/confirm/resend", methods=["POST"], public=True, body="ForgotIn", status=202)
+@route(
+    bp,
+    "/auth/confirm/resend",
+    methods=["POST"],
+    public=True,
+    body="ForgotIn",
+    status=202,
+    response="Status",
+)
 def resend_confirmation() -> Response:
     from chalicelib.api import schemas
 
@@ -138,7 +154,15 @@ def resend_confirmation() -> Response:
     return Response(body={"status": "sent if the account needs it"}, status_code=202)
 
 
-@route(bp, "/auth/password/forgot", methods=["POST"], public=True, body="ForgotIn", status=202)
+@route(
+    bp,
+    "/auth/password/forgot",
+    methods=["POST"],
+    public=True,
+    body="ForgotIn",
+    status=202,
+    response="Status",
+)
 def forgot_password() -> Response:
     from chalicelib.api import schemas
 
@@ -165,7 +189,7 @@ def change_password(principal: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/sessions", methods=["GET"])
+@route(bp, "/me/sessions", methods=["GET"], response="Page[Session]")
 def list_sessions(principal: Principal) -> dict[str, Any]:
     found = account.list_sessions(principal)
     return {

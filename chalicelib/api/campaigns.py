@@ -40,7 +40,15 @@ def _campaign(campaign: Campaign, access: Access | None) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns", methods=["POST"], idempotent=True, body="CampaignIn", status=201)
+@route(
+    bp,
+    "/campaigns",
+    methods=["POST"],
+    idempotent=True,
+    body="CampaignIn",
+    status=201,
+    response="Campaign",
+)
 def create_campaign(principal: Principal) -> Response:
     from chalicelib.api import schemas
 
@@ -50,7 +58,7 @@ def create_campaign(principal: Principal) -> Response:
     return Response(body=created, status_code=201)
 
 
-@route(bp, "/campaigns/join", methods=["POST"], body="CodeIn")
+@route(bp, "/campaigns/join", methods=["POST"], body="CodeIn", response="Joined")
 def join_campaign(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -59,13 +67,13 @@ def join_campaign(principal: Principal) -> dict[str, Any]:
     return {"campaign_id": membership.campaign_id, "role": membership.role.value}
 
 
-@route(bp, "/campaigns/{cid}", methods=["GET"])
+@route(bp, "/campaigns/{cid}", methods=["GET"], response="Campaign")
 def get_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     campaign, access = campaigns.get_campaign(principal, cid)
     return _campaign(campaign, access)
 
 
-@route(bp, "/campaigns/{cid}", methods=["PATCH"], body="CampaignPatch")
+@route(bp, "/campaigns/{cid}", methods=["PATCH"], body="CampaignPatch", response="Campaign")
 def update_campaign(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -94,6 +102,7 @@ def _join_code(code: JoinCode) -> dict[str, Any]:
     idempotent=True,
     body="JoinCodeIn",
     status=201,
+    response="JoinCode",
 )
 def create_join_code(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
@@ -107,7 +116,7 @@ def create_join_code(principal: Principal, cid: str) -> Response:
     return Response(body=_join_code(code), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/join-codes", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/join-codes", methods=["GET"], paged=True, response="Page[JoinCode]")
 def list_join_codes(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = campaigns.list_join_codes(principal, cid, limit=limit, cursor=cursor)
@@ -120,13 +129,13 @@ def revoke_join_code(principal: Principal, cid: str, code: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/campaigns/{cid}/members/{uid}/readmit", methods=["POST"])
+@route(bp, "/campaigns/{cid}/members/{uid}/readmit", methods=["POST"], response="Readmitted")
 def readmit_member(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     campaigns.readmit(principal, cid, uid)
     return {"campaign_id": cid, "user_id": uid, "readmitted": True}
 
 
-@route(bp, "/campaigns/{cid}/members", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/members", methods=["GET"], paged=True, response="Page[Member]")
 def list_members(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     views, next_cursor = campaigns.list_members(principal, cid, limit=limit, cursor=cursor)
@@ -147,7 +156,9 @@ def list_members(principal: Principal, cid: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/campaigns/{cid}/members/{uid}", methods=["PATCH"], body="RoleIn")
+@route(
+    bp, "/campaigns/{cid}/members/{uid}", methods=["PATCH"], body="RoleIn", response="RoleChanged"
+)
 def change_role(principal: Principal, cid: str, uid: str) -> dict[str, Any]:
     from chalicelib.api import schemas
 

@@ -12,7 +12,7 @@ from chalicelib.api.http import route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", methods=["GET"], public=True)
+@route(bp, "/health", methods=["GET"], public=True, response="Status")
 def health() -> dict[str, str]:
     """Whether the API answers."""
     return {"status": "ok"}

@@ -145,6 +145,7 @@ class RouteDoc:
     body: str | None  # the request schema's name in `chalicelib.api.schemas`
     status: int  # the answer when all goes well
     paged: bool  # takes ?limit= and ?cursor=
+    response: str | None  # its model in `chalicelib.api.responses`; "Page[X]" for a page
 
 
 ROUTES: list[RouteDoc] = []
@@ -160,17 +161,21 @@ def route(
     body: str | None = None,
     status: int = 200,
     paged: bool = False,
+    response: str | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
     """Register a view: errors translated, and (unless public) behind the authorizer,
     with the signed-in `Principal` passed as its first argument. An `idempotent` view
     honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`). `body`
-    (a schema of `chalicelib.api.schemas`, by name), `status` and `paged` describe the
-    route for the OpenAPI document; they change nothing it does."""
+    (a schema of `chalicelib.api.schemas`, by name), `status`, `paged` and `response`
+    (a model of `chalicelib.api.responses`, by name) describe the route for the OpenAPI
+    document; they change nothing it does."""
 
     def register(view: F) -> F:
         for method in methods:
-            ROUTES.append(RouteDoc(method, path, view, public, idempotent, body, status, paged))
+            ROUTES.append(
+                RouteDoc(method, path, view, public, idempotent, body, status, paged, response)
+            )
         if public:
 
             @functools.wraps(view)

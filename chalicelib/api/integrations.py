@@ -49,13 +49,19 @@ def sync_body(record: SyncRecord) -> dict[str, Any]:
     return body
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["PUT"], body="object")
+@route(
+    bp,
+    "/campaigns/{cid}/integrations/{provider}",
+    methods=["PUT"],
+    body="object",
+    response="Integration",
+)
 def configure(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     body = json_body(bp.current_request)
     return integration_body(integrations.configure(principal, cid, provider, body))
 
 
-@route(bp, "/campaigns/{cid}/integrations", methods=["GET"])
+@route(bp, "/campaigns/{cid}/integrations", methods=["GET"], response="Page[Integration]")
 def list_integrations(principal: Principal, cid: str) -> dict[str, Any]:
     found = integrations.list_integrations(principal, cid)
     return page_body([integration_body(i) for i in found], None)
@@ -67,18 +73,24 @@ def remove(principal: Principal, cid: str, provider: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}/catalog", methods=["GET"])
+@route(bp, "/campaigns/{cid}/integrations/{provider}/catalog", methods=["GET"], response="Catalog")
 def catalog(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     return integrations.catalog(principal, cid, provider)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}/instructions", methods=["PUT"], body="object")
+@route(
+    bp,
+    "/campaigns/{cid}/integrations/{provider}/instructions",
+    methods=["PUT"],
+    body="object",
+    response="Integration",
+)
 def set_instructions(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     body = json_body(bp.current_request)
     return integration_body(integrations.set_instructions(principal, cid, provider, body))
 
 
-@route(bp, "/campaigns/{cid}/sync", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/sync", methods=["GET"], paged=True, response="Page[SyncRecord]")
 def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     request = bp.current_request
     limit, cursor = page_params(request)
@@ -88,7 +100,13 @@ def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     return page_body([sync_body(r) for r in page.items], page.next_cursor)
 
 
-@route(bp, "/campaigns/{cid}/integrations/{provider}/retry", methods=["POST"], status=202)
+@route(
+    bp,
+    "/campaigns/{cid}/integrations/{provider}/retry",
+    methods=["POST"],
+    status=202,
+    response="Requeued",
+)
 def retry(principal: Principal, cid: str, provider: str) -> Response:
     requeued = sync.retry_failed(principal, cid, provider)
     return Response(body={"provider": provider, "requeued": requeued}, status_code=202)

@@ -50,6 +50,7 @@ MAX_LIST_BYTES = 5 * 1024 * 1024
     idempotent=True,
     body="ListIn",
     status=201,
+    response="VoterList",
 )
 def upload_list(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
@@ -83,14 +84,14 @@ def upload_list(principal: Principal, cid: str) -> Response:
     )
 
 
-@route(bp, "/campaigns/{cid}/lists", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/lists", methods=["GET"], paged=True, response="Page[VoterList]")
 def list_lists(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = lists.list_lists(principal, cid, limit=limit, cursor=cursor)
     return page_body([_list(v) for v in page.items], page.next_cursor)
 
 
-@route(bp, "/campaigns/{cid}/lists/{lid}", methods=["GET"])
+@route(bp, "/campaigns/{cid}/lists/{lid}", methods=["GET"], response="VoterList")
 def get_list(principal: Principal, cid: str, lid: str) -> dict[str, Any]:
     return _list(lists.get_list(principal, cid, lid))
 

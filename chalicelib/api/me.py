@@ -26,7 +26,7 @@ else:
 bp = Blueprint(__name__)
 
 
-@route(bp, "/me", methods=["GET"])
+@route(bp, "/me", methods=["GET"], response="Me")
 def get_me(principal: Principal) -> dict[str, Any]:
     found = me.get_me(principal)
     user = found.user
@@ -58,7 +58,7 @@ def _contact(contact: Contact) -> dict[str, Any]:
 MAX_CONTACTS_BYTES = 4 * 1024 * 1024
 
 
-@route(bp, "/me/contacts", methods=["PUT"], body="ContactsIn")
+@route(bp, "/me/contacts", methods=["PUT"], body="ContactsIn", response="ContactsSynced")
 def sync_contacts(principal: Principal) -> dict[str, Any]:
     from chalicelib.api import schemas
 
@@ -73,7 +73,7 @@ def sync_contacts(principal: Principal) -> dict[str, Any]:
     }
 
 
-@route(bp, "/me/contacts", methods=["GET"], paged=True)
+@route(bp, "/me/contacts", methods=["GET"], paged=True, response="Page[Contact]")
 def list_contacts(principal: Principal) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = contacts.list_contacts(principal, limit=limit, cursor=cursor)
@@ -92,7 +92,7 @@ def delete_contact(principal: Principal, contact_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/me/reports", methods=["GET"], paged=True)
+@route(bp, "/me/reports", methods=["GET"], paged=True, response="Page[FiledReport]")
 def my_reports(principal: Principal) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.my_reports(principal, limit=limit, cursor=cursor)

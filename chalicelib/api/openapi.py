@@ -73,13 +73,29 @@ def _schemas(names: set[str]) -> dict[str, Any]:
     return components
 
 
+def _answers(names: set[str]) -> dict[str, Any]:
+    from chalicelib.api import responses
+
+    components: dict[str, Any] = {}
+    for name in sorted(names):
+        schema = getattr(responses, name).model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        for key, definition in schema.pop("$defs", {}).items():
+            components[key] = definition
+        components[name] = schema
+    return components
+
+
 def build() -> dict[str, Any]:
     """The document, from the app's registered routes."""
     import app  # noqa: F401  (registers every route)
     from chalicelib.api.http import ROUTES
+    from chalicelib.api.responses import page_of
 
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
+    answered: set[str] = set()
     for doc in sorted(ROUTES, key=lambda d: (d.path, d.method)):
         operation: dict[str, Any] = {
             "operationId": doc.view.__name__,
@@ -122,7 +138,13 @@ def build() -> dict[str, Any]:
         responses: dict[str, Any] = {}
         success: dict[str, Any] = {"description": SUCCESS.get(doc.status, "Done")}
         if doc.status != 204:
-            success["content"] = {"application/json": {"schema": {}}}
+            answer: dict[str, Any] = {}
+            if doc.response is not None:
+                page = re.fullmatch(r"Page\[(\w+)\]", doc.response)
+                name = page.group(1) if page else doc.response
+                answered.add(name)
+                answer = page_of(name) if page else {"$ref": f"#/components/schemas/{name}"}
+            success["content"] = {"application/json": {"schema": answer}}
         responses[str(doc.status)] = success
         for status in ERRORS:
             if doc.public and status == 403:
@@ -141,7 +163,7 @@ def build() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": _schemas(used),
+            "schemas": {**_schemas(used), **_answers(answered)},
             "responses": {
                 f"E{status}": {
                     "description": text,

@@ -75,6 +75,7 @@ def filed_body(report: Report) -> dict[str, Any]:
     idempotent=True,
     body="ReportIn",
     status=201,
+    response="FiledReport",
 )
 def file_report(principal: Principal, cid: str, aid: str) -> Response:
     from chalicelib.api import schemas
@@ -84,7 +85,7 @@ def file_report(principal: Principal, cid: str, aid: str) -> Response:
     return Response(body=filed_body(report), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/reports", methods=["GET"], paged=True)
+@route(bp, "/campaigns/{cid}/reports", methods=["GET"], paged=True, response="Page[Report]")
 def list_reports(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = reports.list_reports(principal, cid, limit=limit, cursor=cursor)

@@ -1,0 +1,228 @@
+"""What the API answers, as models for the OpenAPI document (`api/openapi.py`).
+
+The views build their answers as plain dicts (no pydantic on a request's path); these
+models describe them for the document, its generated clients and schemathesis, which
+checks every answer of the running stack against them. A field that is not always there
+is optional; one that may be null says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Status(_Out):
+    status: str
+
+
+class Tokens(_Out):
+    access_token: str | None = None
+    refresh_token: str | None = None
+    expires_in: int | None = None
+    token_type: str | None = None
+    mfa_required: bool | None = None
+    mfa_token: str | None = None
+
+
+class UserId(_Out):
+    user_id: str
+
+
+class TotpStart(_Out):
+    secret: str
+    otpauth_uri: str
+
+
+class MfaEnabled(_Out):
+    mfa_enabled: bool
+
+
+class RecoveryCodes(_Out):
+    codes: list[str]
+
+
+class Membership(_Out):
+    campaign_id: str
+    campaign_name: str | None
+    role: str
+
+
+class Me(_Out):
+    user_id: str
+    email: str
+    name: str
+    phone: str | None = None
+    mfa_enabled: bool
+    mfa_verified: bool
+    is_staff: bool
+    memberships: list[Membership]
+
+
+class Session(_Out):
+    session_id: str
+    created_at: str
+    last_seen_at: str
+    user_agent: str | None
+    source_ip: str | None
+    mfa: bool
+    current: bool
+
+
+class Contact(_Out):
+    contact_id: str
+    name: str
+    phones: list[str]
+    emails: list[str]
+
+
+class ContactsSynced(_Out):
+    received: int
+    created: int
+    updated: int
+    total: int
+
+
+class Campaign(_Out):
+    campaign_id: str
+    name: str
+    role: str | None = None
+    settings: dict[str, Any] | None = None
+
+
+class Joined(_Out):
+    campaign_id: str
+    role: str
+
+
+class JoinCode(_Out):
+    code: str
+    campaign_id: str
+    expires_at: str
+    uses: int
+    max_uses: int | None
+    revoked_at: str | None
+
+
+class RoleChanged(_Out):
+    campaign_id: str
+    user_id: str
+    role: str
+
+
+class Readmitted(_Out):
+    campaign_id: str
+    user_id: str
+    readmitted: bool
+
+
+class Requeued(_Out):
+    provider: str
+    requeued: int
+
+
+class Catalog(_Out):
+    """Lists of `{id, name}` entries keyed by kind (activist_codes or tags,
+    survey_questions with their responses, result_codes, ...), as the provider has them."""
+
+
+class Member(_Out):
+    user_id: str
+    name: str
+    email: str
+    role: str
+    synced_contacts_count: int
+    reports_count: int
+
+
+class Response(_Out):
+    response_id: str
+    text: str
+
+
+class Question(_Out):
+    question_id: str
+    text: str
+    responses: list[Response]
+
+
+class Action(_Out):
+    action_id: str
+    campaign_id: str
+    type: str
+    title: str
+    instructions: str | None
+    status: str
+    questions: list[Question]
+    deleted_at: str | None = None
+
+
+class VoterList(_Out):
+    list_id: str
+    campaign_id: str
+    name: str
+    status: str
+    provider: str | None
+
+
+class FiledReport(_Out):
+    report_id: str
+    campaign_id: str
+    action_id: str
+    result: str
+    created_at: str
+
+
+class ReportContact(_Out):
+    name: str | None
+    external_id: str | None
+    provider: str | None
+
+
+class Report(_Out):
+    report_id: str
+    action_id: str
+    user_id: str | None
+    contact: ReportContact
+    result: str
+    created_at: str
+    sync: list[dict[str, Any]]
+
+
+class Integration(_Out):
+    provider: str
+    configured: bool
+    key_hint: str | None = None
+
+
+class SyncRecord(_Out):
+    report_id: str
+    provider: str
+    state: str
+    attempts: int
+
+
+class AuditEntry(_Out):
+    event_id: str
+    at: str
+    actor_id: str | None
+    event: str
+    target: str
+    fields: list[str]
+
+
+def page_of(item: str) -> dict[str, Any]:
+    """The schema of a page of `item`s (`{items, next_cursor}`)."""
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
