@@ -86,12 +86,34 @@ def change_password(principal: Principal, current: str, new: str) -> None:
     _note("password_change", "success", user.user_id)
 
 
-def _code_scope(email: str) -> str:
-    return "reset#" + hmac.new(app_secret(), email.encode(), hashlib.sha256).hexdigest()[:32]
+# ---- codes sent by e-mail (password reset, sign-up confirmation) --------------------------
+
+
+def _scope(purpose: str, email: str) -> str:
+    digest = hmac.new(app_secret(), email.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{purpose}#{digest}"
 
 
 def _code_hash(email: str, code: str) -> str:
     return hmac.new(app_secret(), f"reset:{email}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _send_code(purpose: str, email: str, kind: str, ttl: int) -> None:
+    """A fresh 8-digit code for `purpose`, replacing any earlier one, e-mailed as `kind`."""
+    code = f"{secrets.randbelow(10**8):08d}"
+    ops.put_code(_scope(purpose, email), _code_hash(email, code), ttl)
+    notify.send(email, kind, code=code)
+
+
+def _check_code(purpose: str, email: str, code: str, event: str) -> str:
+    """The scope of a right code (counted before it is checked: RESET_CODE_TRIES at most);
+    400 naming `code` otherwise."""
+    scope = _scope(purpose, email)
+    stored = ops.reserve_code_attempt(scope, RESET_CODE_TRIES)
+    if stored is None or not hmac.compare_digest(stored, _code_hash(email, code.strip())):
+        _note(event, "failure", None, "wrong or expired code")
+        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    return scope
 
 
 def forgot_password(email: str, source_ip: str | None) -> None:
@@ -102,9 +124,7 @@ def forgot_password(email: str, source_ip: str | None) -> None:
     if user_id is None:
         _note("password_forgot", "unknown_email", None)
         return
-    code = f"{secrets.randbelow(10**8):08d}"
-    ops.put_code(_code_scope(email), _code_hash(email, code), RESET_CODE_TTL)
-    notify.send(email, "password_reset", code=code)
+    _send_code("reset", email, "password_reset", RESET_CODE_TTL)
     _note("password_forgot", "code_sent", user_id)
 
 
@@ -112,11 +132,7 @@ def reset_password(email: str, code: str, new: str, source_ip: str | None) -> No
     """A right code (each counted before it is checked, RESET_CODE_TRIES at most) sets the
     new password and ends every session of the account."""
     throttle.check("reset-ip", source_ip)
-    scope = _code_scope(email)
-    stored = ops.reserve_code_attempt(scope, RESET_CODE_TRIES)
-    if stored is None or not hmac.compare_digest(stored, _code_hash(email, code.strip())):
-        _note("password_reset", "failure", None, "wrong or expired code")
-        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    scope = _check_code("reset", email, code, "password_reset")
     user_id = cognito.user_id_of(email)
     if user_id is None:
         raise InvalidInput("code", "is wrong or has expired; ask for a new one")
@@ -132,15 +148,9 @@ def reset_password(email: str, code: str, new: str, source_ip: str | None) -> No
 CONFIRM_CODE_TTL = 24 * 3600
 
 
-def _confirm_scope(email: str) -> str:
-    return "confirm#" + hmac.new(app_secret(), email.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def send_confirmation(email: str) -> None:
     """A fresh code to confirm the address (where the deployment confirms sign-ups)."""
-    code = f"{secrets.randbelow(10**8):08d}"
-    ops.put_code(_confirm_scope(email), _code_hash(email, code), CONFIRM_CODE_TTL)
-    notify.send(email, "confirm_signup", code=code)
+    _send_code("confirm", email, "confirm_signup", CONFIRM_CODE_TTL)
 
 
 def resend_confirmation(email: str, source_ip: str | None) -> None:
@@ -154,11 +164,7 @@ def resend_confirmation(email: str, source_ip: str | None) -> None:
 
 def confirm_signup(email: str, code: str, source_ip: str | None) -> None:
     throttle.check("reset-ip", source_ip)
-    scope = _confirm_scope(email)
-    stored = ops.reserve_code_attempt(scope, RESET_CODE_TRIES)
-    if stored is None or not hmac.compare_digest(stored, _code_hash(email, code.strip())):
-        _note("signup_confirm", "failure", None, "wrong or expired code")
-        raise InvalidInput("code", "is wrong or has expired; ask for a new one")
+    scope = _check_code("confirm", email, code, "signup_confirm")
     cognito.confirm(email)
     ops.consume_code(scope)
     _note("signup_confirm", "success", cognito.user_id_of(email))
