@@ -82,12 +82,12 @@ CONTACT_REPEATS = max(3, REPEATS)  # a sync is quick: always the best of three
 WARM_ITEMS = int(os.environ.get("WARM_ITEMS", "25000"))
 
 
-# Settings the app requires but these operations never use (no Cognito, no KMS calls).
+# Settings the app requires but these operations never use (no Cognito calls). KMS is the
+# emulator's: a sync wraps and unwraps the volunteer's contacts key there.
 DUMMY_SETTINGS = {
     "USER_POOL_ID": "us-east-1_bench",
     "USER_POOL_CLIENT_ID": "bench-client",
     "USER_POOL_CLIENT_SECRET": "bench-client-secret",
-    "KMS_KEY_ID": "bench-key",
     "APP_SECRET": "bench-app-secret-that-is-long-enough-0123456789",
 }
 
@@ -339,10 +339,14 @@ def main() -> None:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="bench-contacts-"))
     engine = start_engine(workdir)
+    from devstack.stack import Emulator, client
+
+    kms = Emulator.start()  # KMS for the contacts keys; DynamoDB stays the engine
     saved_env = dict(os.environ)
     try:
-        env = base_environment(engine.endpoint, stage="bench")
+        env = base_environment(kms.endpoint, stage="bench")
         env.update(DUMMY_SETTINGS)
+        env["KMS_KEY_ID"] = client(env, "kms").create_key()["KeyMetadata"]["KeyId"]
         env["AWS_ENDPOINT_URL_DYNAMODB"] = engine.endpoint  # wins over AWS_ENDPOINT_URL
         create_tables(env, engine.endpoint)
         apply(env)  # os.environ too: the memory runs' processes inherit it
@@ -364,6 +368,7 @@ def main() -> None:
             print(f"  [{'met' if met else 'MISSED'}] {text}")
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
     finally:
+        kms.stop()
         if not engine.stop():
             print(f"warning: port {engine.port} still listening after {ENGINE} stopped")
         shutil.rmtree(workdir, ignore_errors=True)

@@ -29,6 +29,7 @@ class Settings:
     main_table: str
     sessions_table: str
     ops_table: str
+    keys_table: str
     audit_table: str
     log_bucket: str
     user_pool_id: str
@@ -95,6 +96,7 @@ def _load() -> Settings:
         main_table=_env("MAIN_TABLE", f"{prefix}-main"),
         sessions_table=_env("SESSIONS_TABLE", f"{prefix}-sessions"),
         ops_table=_env("OPS_TABLE", f"{prefix}-ops"),
+        keys_table=_env("KEYS_TABLE", f"{prefix}-keys"),
         audit_table=_env("AUDIT_TABLE", f"{prefix}-audit"),
         log_bucket=_env("LOG_BUCKET", f"{prefix}-logs"),
         user_pool_id=pool_id,

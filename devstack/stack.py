@@ -30,6 +30,7 @@ TABLES = {
     "SessionsTable": "SESSIONS_TABLE",
     "OpsTable": "OPS_TABLE",
     "AuditTable": "AUDIT_TABLE",
+    "KeysTable": "KEYS_TABLE",
 }
 
 
@@ -60,6 +61,7 @@ def base_environment(endpoint: str, stage: str = "local") -> dict[str, str]:
         "SESSIONS_TABLE": f"{prefix}-sessions",
         "OPS_TABLE": f"{prefix}-ops",
         "AUDIT_TABLE": f"{prefix}-audit",
+        "KEYS_TABLE": f"{prefix}-keys",
         "LOG_BUCKET": f"{prefix}-logs",
         "LOG_GROUP_NAME": f"/aws/lambda/{prefix}",
         "AUTO_CONFIRM_SIGNUP": "true",

@@ -139,6 +139,10 @@ FUNCTIONS: tuple[Function, ...] = (
             table_access("SessionsTable", READ + WRITE, index=True),
             table_access("OpsTable", READ + WRITE),
             table_access("AuditTable", [*READ, "dynamodb:PutItem"], index=True),
+            # volunteers' contacts keys: created, read and destroyed, never listed
+            table_access(
+                "KeysTable", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+            ),
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret", "ClientSecret"),
             {"Effect": "Allow", "Action": sorted(SIGN_IN), "Resource": arn("UserPool")},
@@ -152,7 +156,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
             },
         ],
-        tables=("MainTable", "SessionsTable", "OpsTable", "AuditTable"),
+        tables=("MainTable", "SessionsTable", "OpsTable", "AuditTable", "KeysTable"),
     ),
     Function(
         "SessionAuthorizer",
@@ -233,6 +237,7 @@ ENVIRONMENT: Json = {
     "SESSIONS_TABLE": ref("SessionsTable"),
     "OPS_TABLE": ref("OpsTable"),
     "AUDIT_TABLE": ref("AuditTable"),
+    "KEYS_TABLE": ref("KeysTable"),
     "LOG_BUCKET": ref("LogBucket"),
     "LOG_GROUP_NAME": ref("AppLogGroup"),
     "USER_POOL_ID": ref("UserPool"),
@@ -499,7 +504,7 @@ def _anomaly_alarm(
 
 
 def _table_throttle_alarm(metric: str) -> Json:
-    tables = ("MainTable", "SessionsTable", "OpsTable", "AuditTable")
+    tables = ("MainTable", "SessionsTable", "OpsTable", "AuditTable", "KeysTable")
     metrics: list[Json] = [
         {
             "Id": f"t{i}",

@@ -213,6 +213,7 @@ def local_stack(env: dict[str, str], region: str = REGION, account: str = ACCOUN
         "SessionsTable": env["SESSIONS_TABLE"],
         "OpsTable": env["OPS_TABLE"],
         "AuditTable": env["AUDIT_TABLE"],
+        "KeysTable": env["KEYS_TABLE"],
     }
     key_id = env["KMS_KEY_ID"]
     key_arn = (

@@ -6,13 +6,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
-from chalicelib import config
+from chalicelib import config, crypto
 from chalicelib.dal import batch
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.db import failed_conditions, transaction
-from chalicelib.dal.models import ContactModel, UserModel
+from chalicelib.dal.models import ContactModel, KeyModel, UserModel
 from chalicelib.domain import Contact, Page
 from chalicelib.errors import NotFound
 
@@ -21,43 +21,93 @@ def _pk(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
-def _contact(item: ContactModel) -> Contact:
+# A volunteer's contacts are encrypted with a data key of their own (envelope: KMS wraps
+# it, the profile keeps it). Erasing the contacts removes that key first: every copy of
+# them anywhere (a backup, a point-in-time restore) is unreadable from then on.
+
+
+def _aad(user_id: str, contact_id: str) -> str:
+    return f"contact:{user_id}:{contact_id}"
+
+
+def contacts_key(user_id: str, *, create: bool = False) -> bytes | None:
+    """The user's contacts key (None when they have none and `create` is False)."""
+    try:
+        wrapped = KeyModel.get(f"CONTACTS#{user_id}", consistent_read=True).wrapped
+    except DoesNotExist:
+        wrapped = None
+    if wrapped:
+        return crypto.unwrap_contacts_key(user_id, wrapped)
+    if not create:
+        return None
+    key, wrapped = crypto.new_contacts_key(user_id)
+    try:
+        KeyModel(f"CONTACTS#{user_id}", wrapped=wrapped, created_at=now_iso()).save(
+            condition=KeyModel.pk.does_not_exist()
+        )
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return contacts_key(user_id)  # another sync made one first: use theirs
+    crypto.remember_contacts_key(user_id, wrapped, key)
+    return key
+
+
+def destroy_contacts_key(user_id: str) -> None:
+    """Delete the user's data key for good (the keys table keeps no backup)."""
+    KeyModel(f"CONTACTS#{user_id}").delete()
+    crypto.forget_contacts_key(user_id)
+
+
+def _contact(item: ContactModel, key: bytes | None) -> Contact | None:
+    """The contact, or None when it cannot be read (its key was destroyed)."""
+    if key is None or not item.sealed:
+        return None
+    try:
+        fields = crypto.open_with(key, _aad(item.user_id, item.contact_id), item.sealed)
+    except Exception:  # sealed under a destroyed key
+        return None
     return Contact(
         contact_id=item.contact_id,
-        name=item.name,
-        phones=[str(p) for p in item.phones or []],
-        emails=[str(e) for e in item.emails or []],
+        name=str(fields["name"]),
+        phones=[str(p) for p in fields["phones"]],
+        emails=[str(e) for e in fields["emails"]],
         keys=[str(k) for k in item.keys or []],
     )
 
 
 def all_contacts(user_id: str) -> list[Contact]:
     """Every contact of a user (one Query, paged by DynamoDB at 1 MB)."""
-    return [
-        _contact(item)
+    key = contacts_key(user_id)
+    found = (
+        _contact(item, key)
         for item in ContactModel.query(
             _pk(user_id), range_key_condition=ContactModel.sk.startswith("CONTACT#")
         )
-    ]
+    )
+    return [c for c in found if c is not None]
 
 
 def list_contacts(user_id: str, *, limit: int, cursor: str | None) -> Page:
-    return paged_query(
+    key = contacts_key(user_id)
+    page = paged_query(
         ContactModel,
         _pk(user_id),
         scope=f"contacts:{user_id}",
         limit=limit,
         cursor=cursor,
-        convert=_contact,
+        convert=lambda item: _contact(item, key),
         range_key_condition=ContactModel.sk.startswith("CONTACT#"),
     )
+    return Page(items=[c for c in page.items if c is not None], next_cursor=page.next_cursor)
 
 
 def get_contact(user_id: str, contact_id: str) -> Contact | None:
     try:
-        return _contact(ContactModel.get(_pk(user_id), f"CONTACT#{contact_id}"))
+        item = ContactModel.get(_pk(user_id), f"CONTACT#{contact_id}")
     except DoesNotExist:
         return None
+    return _contact(item, contacts_key(user_id))
 
 
 def save_contacts(
@@ -81,15 +131,18 @@ def save_contacts(
         "user_id": {"S": user_id},
     }
 
+    key = contacts_key(user_id, create=True)
+    assert key is not None
+
     def items() -> Iterable[dict[str, Any]]:
         for contact in contacts:
+            fields = {"name": contact.name, "phones": contact.phones, "emails": contact.emails}
+            sealed = crypto.seal_with(key, _aad(user_id, contact.contact_id), fields)
             yield {
                 **constant,
                 "sk": {"S": f"CONTACT#{contact.contact_id}"},
                 "contact_id": {"S": contact.contact_id},
-                "name": {"S": contact.name},
-                "phones": {"L": [{"S": value} for value in contact.phones]},
-                "emails": {"L": [{"S": value} for value in contact.emails]},
+                "sealed": {"S": sealed},
                 "keys": {"L": [{"S": value} for value in contact.keys]},
             }
 
@@ -148,8 +201,10 @@ def delete_contact(user_id: str, contact_id: str) -> None:
 
 
 def delete_all_contacts(user_id: str) -> int:
-    """Erase every contact of a user for good; returns how many there were."""
+    """Erase every contact of a user for good; returns how many there were. The data key
+    goes first: whatever copy of them remains anywhere is unreadable from that moment."""
     pk = _pk(user_id)
+    destroy_contacts_key(user_id)
     keys = [
         {"pk": {"S": pk}, "sk": {"S": item.sk}}
         for item in ContactModel.query(

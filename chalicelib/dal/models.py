@@ -91,6 +91,11 @@ class OpsMeta(metaclass=_LazyMeta):
     host = None
 
 
+class KeysMeta(metaclass=_LazyMeta):
+    _setting = "keys_table"
+    host = None
+
+
 class Gsi1(GlobalSecondaryIndex["MainModel"]):
     class Meta:
         index_name = "gsi1"
@@ -227,9 +232,8 @@ class ContactModel(MainModel):
 
     user_id = UnicodeAttribute()
     contact_id = UnicodeAttribute()
-    name = UnicodeAttribute()
-    phones = ListAttribute(of=UnicodeAttribute, default=list)
-    emails = ListAttribute(of=UnicodeAttribute, default=list)
+    # name, phones and e-mails, encrypted with the user's data key (crypto.ContactsKey)
+    sealed = UnicodeAttribute(null=True)
     keys = ListAttribute(of=UnicodeAttribute, default=list)
 
 
@@ -362,6 +366,20 @@ class SessionModel(SharedClientModel):
     source_ip = UnicodeAttribute(null=True)
 
 
+class KeyModel(SharedClientModel):
+    """Keys table: each user's contacts data key, wrapped by KMS (`CONTACTS#<user id>`).
+
+    The table has no point-in-time recovery and is never backed up: a key deleted here is
+    gone for good, and with it every copy of the contacts it encrypted, wherever it is
+    (crypto-shredding)."""
+
+    Meta = KeysMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    wrapped = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 class OpsModel(SharedClientModel):
     """Ops table: counters, markers and caches that must not be audited
     (TOTP steps, rate limits, CRM catalogs)."""
@@ -397,7 +415,7 @@ def reset_connections() -> None:
     """Forget pynamodb's cached connections (after the endpoint changed: tests, local stack)."""
     from chalicelib.dal import db
 
-    models: tuple[type[Model], ...] = (*MAIN_MODELS, MainModel, SessionModel, OpsModel)
+    models: tuple[type[Model], ...] = (*MAIN_MODELS, MainModel, SessionModel, OpsModel, KeyModel)
     for model in models:
         model._connection = None
     db.reset()

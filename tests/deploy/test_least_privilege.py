@@ -135,6 +135,7 @@ def _env_names(tables):
             "SessionsTable": "SESSIONS_TABLE",
             "OpsTable": "OPS_TABLE",
             "AuditTable": "AUDIT_TABLE",
+            "KeysTable": "KEYS_TABLE",
         }[t]
         for t in tables
     ]

@@ -154,6 +154,7 @@ def test_a_function_starts_with_exactly_its_template_environment(packaged, monke
         "SessionsTable": "vo-prod-sessions",
         "OpsTable": "vo-prod-ops",
         "AuditTable": "vo-prod-audit",
+        "KeysTable": "vo-prod-keys",
         "LogBucket": "vo-prod-logs-acct",
         "AppLogGroup": "/aws/lambda/vo-prod",
         "UserPool": "us-east-1_pool",
@@ -371,13 +372,15 @@ def test_every_deletion_policy_has_its_update_replace_policy(packaged):
 
 def test_every_table_is_protected_recoverable_and_encrypted(packaged):
     tables = of_type(packaged.template, "AWS::DynamoDB::Table")
-    assert len(tables) == 4
+    assert len(tables) == 5
     for name, table in tables.items():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain", name
         assert props["DeletionProtectionEnabled"] is True, name
-        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
         assert props["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "AppKey"}, name
+        recoverable = props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        # the keys table is the one kept without backups: a destroyed key stays destroyed
+        assert recoverable is (name != "KeysTable"), name
 
 
 def test_the_audit_archive_is_under_object_lock(packaged):
