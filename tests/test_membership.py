@@ -3,8 +3,6 @@ limited, listed and revoked, and a limit holds under concurrent joins."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from tests.helpers import admin_with_mfa, create_campaign, volunteer
 
 
@@ -65,15 +63,16 @@ def test_a_code_of_another_campaign_cannot_be_revoked_through_this_one(api):
     assert _join(api, volunteer(api), code).status == 200
 
 
-def test_a_limited_code_admits_exactly_its_number_even_at_once(api):
+def test_a_limited_code_admits_exactly_its_number(api):
+    """(That the limit holds under concurrent joins is shown on DynamoDB Local, the real
+    engine: tests/ddblocal, `test_a_limited_code_admits_exactly_its_number_under_threads`.)"""
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
     body = _code(api, admin, cid, max_uses=3, expires_in_days=2)
     assert body["max_uses"] == 3 and body["uses"] == 0
-    people = [volunteer(api, f"v{i}") for i in range(8)]
-    with ThreadPoolExecutor(8) as pool:
-        replies = list(pool.map(lambda p: _join(api, p, body["code"]), people))
-    assert sorted(r.status for r in replies) == [200] * 3 + [404] * 5
+    people = [volunteer(api, f"v{i}") for i in range(5)]
+    replies = [_join(api, p, body["code"]) for p in people]
+    assert [r.status for r in replies] == [200] * 3 + [404] * 2
     members = api.get(f"/campaigns/{cid}/members", token=admin.token).body["items"]
     assert len(members) == 1 + 3
     (listed,) = api.get(f"/campaigns/{cid}/join-codes", token=admin.token).body["items"]
