@@ -66,8 +66,8 @@ package: $(VENV)/.installed ## the deployable template and code in out/ (offline
 bootstrap: $(VENV)/.installed ## once per account and region: the bucket deployments upload code to
 	$(BIN)/python -m infra.deploy bootstrap
 
-deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials; see README)
-	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
+deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials and MAIL_FROM; see README)
+	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out --mail-from "$(MAIL_FROM)" $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
 	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,7 +1,7 @@
 """`make bootstrap` and `make deploy`: the packaged stage, into an AWS account.
 
     python -m infra.deploy bootstrap
-    python -m infra.deploy deploy --stage NAME [--out out] [--alarm-email ADDRESS]
+    python -m infra.deploy deploy --stage NAME --mail-from ADDRESS [--out out] [--alarm-email A]
     python -m infra.deploy settings --stage NAME   (shell exports for operator commands)
 
 Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION, ...).
@@ -131,7 +131,9 @@ def upload(session: Any, bucket: str, out: Path) -> str:
     return f"https://{bucket}.s3.{session.region_name}.amazonaws.com/{template_key}"
 
 
-def deploy(session: Any, stage: str, out: Path, alarm_email: str = "") -> dict[str, str]:
+def deploy(
+    session: Any, stage: str, out: Path, mail_from: str, alarm_email: str = ""
+) -> dict[str, str]:
     """Create or update the stack; its outputs."""
     from botocore.exceptions import ClientError
 
@@ -154,6 +156,7 @@ def deploy(session: Any, stage: str, out: Path, alarm_email: str = "") -> dict[s
         Parameters=[
             {"ParameterKey": "Stage", "ParameterValue": stage},
             {"ParameterKey": "AlarmEmail", "ParameterValue": alarm_email},
+            {"ParameterKey": "MailFrom", "ParameterValue": mail_from},
         ],
         Tags=[{"Key": "app", "Value": "volunteer-organizer"}, {"Key": "stage", "Value": stage}],
     )["Id"]
@@ -200,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stage", required=True)
     run.add_argument("--out", default="out", type=Path)
     run.add_argument("--alarm-email", default="")
+    run.add_argument(
+        "--mail-from", required=True, help="a verified SES identity users' e-mails come from"
+    )
     show = commands.add_parser("settings", help="print the stage's settings as shell exports")
     show.add_argument("--stage", required=True)
     args = parser.parse_args(argv)
@@ -216,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in sorted(settings(session, args.stage).items()):
             print(f"export {key}={shlex.quote(value)}")
         return 0
-    outputs = deploy(session, args.stage, args.out, args.alarm_email)
+    outputs = deploy(session, args.stage, args.out, args.mail_from, args.alarm_email)
     for key, value in sorted(outputs.items()):
         print(f"{key}: {value}")
     return 0

@@ -460,3 +460,13 @@ def test_the_gateways_own_answers_carry_the_apps_security_headers(packaged):
         params = response["Properties"]["ResponseParameters"]
         for header, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items():
             assert params[f"gatewayresponse.header.{header}"] == f"'{value}'", (name, header)
+
+
+def test_a_stage_cannot_be_deployed_without_a_sender_for_its_e_mails(packaged):
+    """The packaged stage confirms sign-ups and resets passwords by e-mailed codes: without
+    a sender nobody could finish either, so the parameter is required."""
+    parameter = packaged.template["Parameters"]["MailFrom"]
+    assert "Default" not in parameter and parameter["AllowedPattern"]
+    for fn in FUNCTIONS:
+        env = packaged.template["Resources"][fn.name]["Properties"]["Environment"]["Variables"]
+        assert env["MAIL_FROM"] == {"Ref": "MailFrom"}
