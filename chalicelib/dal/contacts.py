@@ -76,9 +76,10 @@ def _contact(item: ContactModel, key: bytes | None) -> Contact | None:
     )
 
 
-def all_contacts(user_id: str) -> list[Contact]:
-    """Every contact of a user (one Query, paged by DynamoDB at 1 MB)."""
-    key = contacts_key(user_id)
+def all_contacts(user_id: str, key: bytes | None = None) -> list[Contact]:
+    """Every contact of a user (one Query, paged by DynamoDB at 1 MB); `key`, when the
+    caller holds it already, saves reading it again."""
+    key = key or contacts_key(user_id)
     found = (
         _contact(item, key)
         for item in ContactModel.query(
@@ -111,7 +112,12 @@ def get_contact(user_id: str, contact_id: str) -> Contact | None:
 
 
 def save_contacts(
-    user_id: str, contacts: Iterable[Contact], *, created: int, summary: dict[str, int]
+    user_id: str,
+    contacts: Iterable[Contact],
+    *,
+    created: int,
+    summary: dict[str, int],
+    key: bytes | None = None,
 ) -> int:
     """Write contacts in batches, then move the user's count by `created` and record
     the sync's counts (`summary`: numbers only) on the profile.
@@ -131,7 +137,7 @@ def save_contacts(
         "user_id": {"S": user_id},
     }
 
-    key = contacts_key(user_id, create=True)
+    key = key or contacts_key(user_id, create=True)
     assert key is not None
 
     def items() -> Iterable[dict[str, Any]]:

@@ -159,7 +159,8 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
     if len(incoming) > MAX_CONTACTS_PER_SYNC:
         raise InvalidInput("contacts", f"at most {MAX_CONTACTS_PER_SYNC} contacts a request")
     user_id = principal.user_id
-    existing = contacts_dal.all_contacts(user_id)
+    data_key = contacts_dal.contacts_key(user_id, create=True)  # read once for the sync
+    existing = contacts_dal.all_contacts(user_id, data_key)
     drafts: dict[str, _Draft] = {c.contact_id: _Draft.of(c) for c in existing}
     owner = {key: c.contact_id for c in existing for key in c.keys}
     problems: list[dict[str, Any]] = []
@@ -198,7 +199,7 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
     updated = len(to_write) - created
     summary = {"received": len(incoming), "created": created, "updated": updated}
     contacts_dal.save_contacts(
-        user_id, (d.contact() for d in to_write), created=created, summary=summary
+        user_id, (d.contact() for d in to_write), created=created, summary=summary, key=data_key
     )
     return SyncResult(
         received=len(incoming),

@@ -4,15 +4,13 @@ against the resources of a stack (here: the emulator's), and IAM policies evalua
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "us-east-1"
-
-Attr = Callable[[str, str], str]
 
 
 @dataclass
