@@ -16,6 +16,7 @@ from chalicelib.api import (
     integrations,
     lists,
     me,
+    privacy,
     reports,
 )
 from chalicelib.api.http import http_middleware
@@ -36,6 +37,7 @@ for blueprint in (
     reports.bp,
     integrations.bp,
     audit.bp,
+    privacy.bp,
     events.bp,
 ):
     app.register_blueprint(blueprint)

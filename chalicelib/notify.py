@@ -1,4 +1,4 @@
-"""The e-mails the system sends to its users (lockouts, and later the account notices).
+"""The e-mails the system sends to its users (codes, lockouts, campaign notices).
 
 In AWS they go through SES, from the address `MAIL_FROM` names. Locally (`OUTBOX_PATH`
 set) each e-mail is one JSON line `{to, kind, subject, code?, at}` appended to that
@@ -23,6 +23,11 @@ SUBJECTS = {
     "password_reset": "Your code to choose a new password",
     "confirm_signup": "Your code to confirm your e-mail address",
     "password_changed": "Your password was changed and every device signed out",
+    "staff_grant_started": "Platform staff may now read your campaign's data",
+    "deletion_scheduled": "Your campaign's data is scheduled for deletion",
+    "deletion_reminder": "Your campaign's data will be deleted within a day",
+    "deletion_cancelled": "The deletion of your campaign's data was cancelled",
+    "deletion_done": "Your campaign's data has been deleted",
 }
 
 

@@ -120,6 +120,14 @@ SIGN_IN = [
     "cognito-idp:AdminUserGlobalSignOut",
 ]
 
+# e-mails to users, from the stage's verified SES identity
+SEND_EMAIL = {
+    "Effect": "Allow",
+    "Action": "ses:SendEmail",
+    "Resource": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"),
+    "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
+}
+
 # the stream consumer's first attempt and the schedule's retries do the same work
 CRM_SYNC = [
     table_access("MainTable", READ + WRITE, index=True),
@@ -146,15 +154,7 @@ FUNCTIONS: tuple[Function, ...] = (
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret", "ClientSecret"),
             {"Effect": "Allow", "Action": sorted(SIGN_IN), "Resource": arn("UserPool")},
-            {
-                # e-mails to users, from the stage's verified SES identity
-                "Effect": "Allow",
-                "Action": "ses:SendEmail",
-                "Resource": sub(
-                    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
-                ),
-                "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
-            },
+            SEND_EMAIL,
         ],
         tables=("MainTable", "SessionsTable", "OpsTable", "AuditTable", "KeysTable"),
     ),
@@ -176,8 +176,12 @@ FUNCTIONS: tuple[Function, ...] = (
         "AuditConsumer",
         "stream",
         timeout=60,
-        statements=[table_access("AuditTable", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])],
-        tables=("AuditTable",),
+        statements=[
+            table_access("AuditTable", ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]),
+            # whether a removal is part of a campaign's erasure (its receipt tells it)
+            table_access("MainTable", ["dynamodb:GetItem"]),
+        ],
+        tables=("AuditTable", "MainTable"),
     ),
     Function(
         "CrmSyncRetry",
@@ -223,6 +227,22 @@ FUNCTIONS: tuple[Function, ...] = (
             bucket_objects("logs/", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
             key_access("kms:Decrypt", "kms:GenerateDataKey"),
         ],
+    ),
+    Function(
+        "CampaignErasure",
+        "schedule",
+        timeout=900,
+        statements=[
+            table_access("MainTable", READ + WRITE, index=True),
+            table_access(
+                "AuditTable", ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"]
+            ),
+            # the campaign's cached catalogs, breakers and kept answers (found by a Scan)
+            table_access("OpsTable", ["dynamodb:Scan", "dynamodb:BatchWriteItem"]),
+            secret_access("AppSecret"),  # to find the list rows' match keys
+            SEND_EMAIL,
+        ],
+        tables=("MainTable", "AuditTable", "OpsTable"),
     ),
 )
 

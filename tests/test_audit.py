@@ -286,16 +286,21 @@ def test_campaign_audit_is_newest_first_with_since_and_paging(api, stream, stack
 
 def test_staff_access_is_recorded(api, stack):
     from chalicelib.dal import users
+    from chalicelib.logic.staff import issue_grant
 
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
     staff = admin_with_mfa(api, "staff")
     users.set_staff(staff.user_id, datetime.now(UTC).isoformat(), actor="operator")
+    issue_grant(cid, staff.user_id, reason="ticket 12", hours=2, operator="OPERATOR")
     assert api.get(f"/campaigns/{cid}/members", token=staff.token).status == 200
     accesses = [i for i in _campaign_audit(api, admin.token, cid) if i["event"] == "staff.access"]
     assert len(accesses) == 1
     assert accesses[0]["actor_id"] == staff.user_id
-    assert accesses[0]["values"] == {"permission": "view_members"}
+    grant_id = api.get(f"/campaigns/{cid}/staff-access", token=admin.token).body["items"][0][
+        "grant_id"
+    ]
+    assert accesses[0]["values"] == {"permission": "view_members", "grant_id": grant_id}
 
 
 def test_no_secret_or_contact_detail_in_any_audit_record_or_log_line(

@@ -281,6 +281,27 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/audit", None),
         _admin_route(200, staff=200),
     ),
+    # staff under a grant see the campaign, not who else at the platform may
+    ("GET", "/campaigns/{cid}/staff-access"): (
+        lambda w: (f"/campaigns/{w.cid}/staff-access", None),
+        _admin_route(200),
+    ),
+    ("DELETE", "/campaigns/{cid}/staff-access/{grant_id}"): (
+        lambda w: (f"/campaigns/{w.cid}/staff-access/nosuchgrant", None),
+        _admin_route(404),
+    ),
+    ("GET", "/campaigns/{cid}/deletion"): (
+        lambda w: (f"/campaigns/{w.cid}/deletion", None),
+        _admin_route(200, staff=200),
+    ),
+    ("POST", "/campaigns/{cid}/deletion"): (
+        lambda w: (f"/campaigns/{w.cid}/deletion", {"confirm_name": "not the name"}),
+        _admin_route(400),
+    ),
+    ("DELETE", "/campaigns/{cid}/deletion"): (
+        lambda w: (f"/campaigns/{w.cid}/deletion", None),
+        _admin_route(404),
+    ),
     # last: it ends the caller's session
     ("POST", "/auth/confirm"): (
         lambda w: ("/auth/confirm", {"email": "nobody@example.org", "code": "12345678"}),
@@ -323,6 +344,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
 
 def _world(api: Api) -> World:
     from chalicelib.dal import users
+    from chalicelib.logic.staff import issue_grant
 
     admin = admin_with_mfa(api, "admin")
     cid = create_campaign(api, admin, "A")
@@ -342,6 +364,7 @@ def _world(api: Api) -> World:
     staff = admin_with_mfa(api, "staff")
     trained = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     users.set_staff(staff.user_id, trained, actor="operator")
+    issue_grant(cid, staff.user_id, reason="matrix", hours=1, operator="OPERATOR")
     target = volunteer(api, "target")
     join(api, admin, cid, target)
     code = api.post(f"/campaigns/{cid}/join-codes", token=admin.token).body["code"]

@@ -77,11 +77,26 @@ def audit_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.audit.derive import derive
 
     derived: list[tuple[str, store.AuditRecord]] = []
+    erasing: dict[str, bool] = {}
+
+    def being_erased(campaign_id: str) -> bool:
+        # a campaign's erasure removes every item: its receipt counts them, one by one
+        # would be noise (and would outlive the erasure of the campaign's trail)
+        if campaign_id not in erasing:
+            from chalicelib.dal import deletion
+
+            found = deletion.get(campaign_id)
+            erasing[campaign_id] = found is not None and found.state in ("erasing", "done")
+        return erasing[campaign_id]
 
     def record_change(record: dict[str, Any]) -> None:
         entry = derive(record)
-        if entry is not None:
-            derived.append((record["dynamodb"]["SequenceNumber"], entry))
+        if entry is None:
+            return
+        removed = record.get("eventName") == "REMOVE" and entry.campaign_id
+        if removed and being_erased(str(entry.campaign_id)):
+            return
+        derived.append((record["dynamodb"]["SequenceNumber"], entry))
 
     result = process_batch(event, record_change)
     try:
@@ -108,3 +123,16 @@ def logs_export(event: Any) -> None:
     from chalicelib.audit.logs_export import export_pending
 
     export_pending()
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS))
+def campaign_erasure(event: Any) -> None:
+    """Hourly: tell admins of a campaign erasure a day ahead; erase what is due, and
+    resume an erasure a crash or the time limit interrupted (from where it stopped)."""
+    import time
+
+    from chalicelib.logic import deletion
+
+    context = getattr(event, "context", None)  # Lambda's: how long this run may take
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else 900.0
+    deletion.run_due(deadline=time.monotonic() + max(remaining - 60, 1))

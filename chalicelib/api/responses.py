@@ -216,6 +216,26 @@ class AuditEntry(_Out):
     fields: list[str]
 
 
+class StaffGrant(_Out):
+    grant_id: str
+    staff_user_id: str
+    staff_name: str
+    reason: str
+    granted_by: str
+    granted_at: str
+    expires_at: str
+    revoked_at: str | None = None
+    accesses: int
+    live: bool
+
+
+class DeletionState(_Out):
+    state: str  # none | scheduled | cancelled | done
+    scheduled_for: str | None = None
+    requested_by: str | None = None
+    cancelled_by: str | None = None
+
+
 def page_of(item: str) -> dict[str, Any]:
     """The schema of a page of `item`s (`{items, next_cursor}`)."""
     return {

@@ -230,3 +230,7 @@ class ReportIn(_In):
     result: ReportResult
     responses: Annotated[list[AnswerIn], Field(max_length=100)] = []
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class DeletionIn(_In):
+    confirm_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]

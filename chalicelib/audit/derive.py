@@ -37,6 +37,21 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "totp": ("user_id", frozenset({"verified"})),
     "contact": ("contact_id", frozenset()),
+    "staff_grant": (
+        "grant_id",
+        frozenset({"staff_user_id", "granted_by", "expires_at", "revoked_at", "revoked_by"}),
+    ),
+    "deletion": ("campaign_id", frozenset({"state", "scheduled_for", "cancelled_at"})),
+    "erasure_chunk": ("name", frozenset()),
+}
+# Changes that are bookkeeping of something recorded otherwise: a grant's read counter
+# (each read is its own `staff.access` record), an erasure's progress (its receipt and
+# `campaign.erased` record tell it whole).
+QUIET = {
+    "staff_grant": frozenset({"accesses"}),
+    "deletion": frozenset(
+        {"runner", "lease_until", "started_at", "notify", "reminded", "skipped_grace"}
+    ),
 }
 USER_SCOPED = {"user", "totp", "contact"}
 
@@ -93,6 +108,8 @@ def _event(
 ) -> str:
     if action == "INSERT":
         return {
+            "staff_grant": "staff.grant_issued",
+            "deletion": "campaign.deletion_scheduled",
             "member": "member.joined",
             "integration": "integration.updated",
             "totp": "totp.enrolment_started",
@@ -114,6 +131,10 @@ def _event(
         return "totp.enrolled"
     if kind == "sync" and "state" in fields:
         return f"sync.{new.get('state')}"
+    if kind == "staff_grant":
+        return "staff.grant_ended" if new.get("revoked_at") else "staff.grant_issued"
+    if kind == "deletion":
+        return f"campaign.deletion_{new.get('state')}"
     return f"{kind}.updated"
 
 
@@ -129,9 +150,11 @@ def derive(record: dict[str, Any]) -> AuditRecord | None:
     kind = item.get("entity")
     if kind not in KINDS:
         raise UnknownRecord(f"an item of unknown kind {kind!r}")
+    if kind == "erasure_chunk" or (kind == "deletion" and new.get("state") in ("erasing", "done")):
+        return None  # an erasure under way: its receipt and operators' record tell it
     fields = _changed(old, new)
-    if action == "MODIFY" and not fields:
-        return None  # rewritten as it was: nothing changed
+    if action == "MODIFY" and not set(fields) - QUIET.get(str(kind), frozenset()):
+        return None  # nothing changed, or only bookkeeping
     id_attribute, shown = KINDS[kind]
     values: dict[str, Any] = {}
     if kind == "user" and "last_sync" in fields:

@@ -16,6 +16,7 @@ from chalicelib.dal.common import iso, now, paged_query
 from chalicelib.domain import Page
 
 ANONYMOUS_SCOPE = "AUTH#anonymous"
+OPERATOR_SCOPE = "OPERATOR"  # operators' commands (tools/): grants, erasures, incidents
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,12 @@ class AuditRecord:
     user_id: str | None = None
     fields: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    operator: bool = False  # an operator's command: kept apart from any campaign's trail
 
     @property
     def scope(self) -> str:
+        if self.operator:
+            return OPERATOR_SCOPE
         if self.campaign_id:
             return f"CAMPAIGN#{self.campaign_id}"
         if self.user_id:
@@ -39,7 +43,10 @@ class AuditRecord:
         return ANONYMOUS_SCOPE
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        if not self.operator:
+            del found["operator"]  # lines archived before operators' records read the same
+        return found
 
 
 def _expiry(at: str) -> int:
@@ -78,6 +85,7 @@ def _record(item: AuditModel) -> AuditRecord:
         user_id=item.user_id,
         fields=[str(f) for f in item.fields or []],
         values=dict(item.values or {}),
+        operator=item.pk == OPERATOR_SCOPE,
     )
 
 
@@ -100,8 +108,10 @@ def record(
     user_id: str | None = None,
     fields: list[str] | None = None,
     values: dict[str, Any] | None = None,
+    operator: bool = False,
 ) -> AuditRecord:
-    """Record one event that is not a table change (a sign-in, a staff access)."""
+    """Record one event that is not a table change (a sign-in, a staff access, an
+    operator's command: `operator` keeps it in the operators' trail)."""
     entry = AuditRecord(
         event_id=new_event_id(),
         at=iso(now()),
@@ -112,9 +122,28 @@ def record(
         user_id=user_id,
         fields=fields or [],
         values=values or {},
+        operator=operator,
     )
     _item(entry).save()
     return entry
+
+
+def campaign_record_keys(campaign_id: str, limit: int) -> list[tuple[str, str]]:
+    """Up to `limit` keys of the campaign's records still in the table (for its erasure)."""
+    return [
+        (item.pk, item.sk)
+        for item in AuditModel.query(
+            f"CAMPAIGN#{campaign_id}", limit=limit, attributes_to_get=["pk", "sk"]
+        )
+    ]
+
+
+def campaign_records_between(campaign_id: str, first: str, last: str) -> Iterator[AuditRecord]:
+    """The campaign's records still in the table from `first` to `last` (ISO), oldest first."""
+    for item in AuditModel.query(
+        f"CAMPAIGN#{campaign_id}", range_key_condition=AuditModel.sk.between(first, last + "~")
+    ):
+        yield _record(item)
 
 
 def campaign_records(

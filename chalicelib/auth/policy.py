@@ -3,9 +3,10 @@
 Rules, in order:
 1. Not signed in never reaches here (the authorizer answers 401).
 2. Outside a campaign (no membership): platform staff with a current security
-   training (365 days) and an MFA-verified session may read what admins read, and
-   change nothing (403); everyone else is told the campaign does not exist (404,
-   never a hint).
+   training (365 days), a live grant to this campaign (issued by an operator, at
+   most 72 hours) and an MFA-verified session may read what admins read, and change
+   nothing (403); everyone else, staff without a grant included, is told the
+   campaign does not exist (404, never a hint).
 3. An admin acts as admin only with an MFA-verified session (403 "MFA required").
 4. A volunteer may do what volunteers do; anything for admins is 403.
 """
@@ -41,6 +42,9 @@ class Permission(StrEnum):
     VIEW_INTEGRATIONS = "view_integrations"
     MANAGE_INTEGRATIONS = "manage_integrations"
     VIEW_AUDIT = "view_audit"
+    VIEW_STAFF_ACCESS = "view_staff_access"
+    MANAGE_STAFF_ACCESS = "manage_staff_access"
+    DELETE_CAMPAIGN = "delete_campaign"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ RULES: dict[Permission, Rule] = {
     Permission.VIEW_INTEGRATIONS: Rule(_ADMINS, staff_may_read=True),
     Permission.MANAGE_INTEGRATIONS: Rule(_ADMINS),
     Permission.VIEW_AUDIT: Rule(_ADMINS, staff_may_read=True),
+    Permission.VIEW_STAFF_ACCESS: Rule(_ADMINS),
+    Permission.MANAGE_STAFF_ACCESS: Rule(_ADMINS),
+    Permission.DELETE_CAMPAIGN: Rule(_ADMINS),
 }
 
 
@@ -87,6 +94,7 @@ class Caller:
     mfa: bool
     is_staff: bool = False
     staff_trained_at: str | None = None
+    has_grant: bool = False  # a live staff grant to the campaign in question
 
 
 def staff_is_current(caller: Caller, now: datetime | None = None) -> bool:
@@ -115,7 +123,7 @@ def decide(caller: Caller, role: Role | None, permission: Permission) -> Decisio
         if role is Role.ADMIN and not caller.mfa:
             return Decision.MFA_REQUIRED
         return Decision.ALLOW
-    if staff_is_current(caller):
+    if caller.has_grant and staff_is_current(caller):
         if not caller.mfa:
             return Decision.MFA_REQUIRED
         if rule.staff_may_read:

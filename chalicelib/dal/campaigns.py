@@ -28,6 +28,9 @@ def _campaign(item: CampaignModel) -> Campaign:
         created_at=item.created_at,
         updated_at=item.updated_at,
         updated_by=item.updated_by,
+        deletion_grace_days=int(
+            7 if item.deletion_grace_days is None else item.deletion_grace_days
+        ),
     )
 
 
@@ -140,6 +143,37 @@ def list_members(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
         convert=_membership,
         range_key_condition=MemberModel.sk.startswith("MEMBER#"),
     )
+
+
+def admins(campaign_id: str) -> list[Membership]:
+    """Every admin of the campaign (their e-mails are where campaign notices go)."""
+    return [
+        _membership(item)
+        for item in MemberModel.query(
+            _pk(campaign_id),
+            range_key_condition=MemberModel.sk.startswith("MEMBER#"),
+            filter_condition=MemberModel.role == Role.ADMIN.value,
+        )
+    ]
+
+
+def set_deletion_grace(campaign_id: str, days: int, actor: str) -> Campaign:
+    """The contract's grace period before a requested erasure (an operator's setting)."""
+    item = CampaignModel(_pk(campaign_id), "META")
+    try:
+        item.update(
+            actions=[
+                CampaignModel.deletion_grace_days.set(days),
+                CampaignModel.updated_at.set(now_iso()),
+                CampaignModel.updated_by.set(actor),
+            ],
+            condition=CampaignModel.pk.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("no such campaign") from None
+        raise
+    return _campaign(item)
 
 
 def list_user_memberships(user_id: str) -> list[Membership]:

@@ -39,7 +39,16 @@ def now_iso() -> str:
 
 def new_id() -> str:
     """A 26-character, time-ordered, random id (ULID layout)."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return _ulid((int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def id_floor(moment: datetime) -> str:
+    """The lowest id `new_id` could have made at `moment`: ids sort by time, so a
+    range of keys from here on holds exactly what was made since."""
+    return _ulid(int(moment.timestamp() * 1000) << 80)
+
+
+def _ulid(value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

@@ -21,6 +21,9 @@ Main table layout (business data; its stream feeds the audit and CRM consumers):
 | CAMPAIGN#<cid>    | REPORT#<rid>     | a report (gsi1: USER#<uid> / REPORT#<rid>) |
 | CAMPAIGN#<cid>    | INTEGRATION#<p>  | a CRM integration (credentials sealed with KMS) |
 | CAMPAIGN#<cid>    | SYNC#<rid>#<p>   | a report's sync to one CRM (gsi1 SYNCDUE while due) |
+| CAMPAIGN#<cid>    | GRANT#<gid>      | a staff member's time-boxed grant to read the campaign |
+| DELETION#<cid>    | STATE            | a deletion request, then its receipt (gsi1 while due) |
+| DELETION#<cid>    | CHUNK#<name>     | a resumable part of an erasure under way |
 
 Match keys are HMAC-SHA256 of a normalised phone or e-mail under the deployment
 secret: the match index holds no phone number or e-mail in clear.
@@ -172,6 +175,7 @@ class CampaignModel(MainModel):
     name = UnicodeAttribute()
     settings = JSONAttribute(default=dict)
     admin_count = NumberAttribute(default=0)
+    deletion_grace_days = NumberAttribute(null=True)  # the contract's; set by an operator
 
 
 class MemberModel(MainModel):
@@ -324,6 +328,66 @@ class SyncModel(MainModel):
     claimed_until = UnicodeAttribute(null=True)
 
 
+class GrantModel(MainModel):
+    """A staff member's time-boxed grant to read one campaign (sk GRANT#<time-ordered id>)."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    grant_id = UnicodeAttribute()
+    staff_user_id = UnicodeAttribute()
+    staff_name = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    granted_by = UnicodeAttribute()
+    granted_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()  # ISO time; not a TTL: grants are kept as the record
+    revoked_at = UnicodeAttribute(null=True)
+    revoked_by = UnicodeAttribute(null=True)
+    accesses = NumberAttribute(default=0)
+
+
+class DeletionModel(MainModel):
+    """A campaign's deletion request, its erasure's progress and, once done, its receipt
+    (pk DELETION#<cid>, sk STATE; gsi1 DELETIONS / <scheduled_for>#<cid> while due)."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute()
+    campaign_name = UnicodeAttribute(null=True)  # dropped when the erasure is done
+    state = UnicodeAttribute()  # scheduled | cancelled | erasing | done
+    scheduled_for = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    cancelled_by = UnicodeAttribute(null=True)
+    cancelled_at = UnicodeAttribute(null=True)
+    reminded = BooleanAttribute(default=False)
+    skipped_grace = UnicodeAttribute(null=True)  # the operator who ran it early, with why
+    notify = ListAttribute(of=UnicodeAttribute, null=True)  # admins to tell when done
+    started_at = UnicodeAttribute(null=True)
+    runner = UnicodeAttribute(null=True)  # the erasure run holding the lease
+    lease_until = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)
+    counts = JSONAttribute(null=True)
+    digest = UnicodeAttribute(null=True)
+
+
+class ErasureChunkModel(MainModel):
+    """One resumable part of an erasure (pk DELETION#<cid>, sk CHUNK#<name>). `pending`
+    holds the keys being deleted (written before they are), so a crash never loses count."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    done = BooleanAttribute(default=False)
+    counts = JSONAttribute(default=dict)
+    digest = UnicodeAttribute(default="")
+    pending = JSONAttribute(null=True)
+
+
 class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
     """A user's sessions (USER#<id>), oldest first."""
 
@@ -391,6 +455,7 @@ class OpsModel(SharedClientModel):
     value = NumberAttribute(default=0)
     data = JSONAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
 
 
 MAIN_MODELS: tuple[type[MainModel], ...] = (
@@ -408,6 +473,9 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     ReportModel,
     IntegrationModel,
     SyncModel,
+    GrantModel,
+    DeletionModel,
+    ErasureChunkModel,
 )
 
 

@@ -124,12 +124,18 @@ def get_breaker(key: str) -> Breaker:
     return Breaker(int(item.value or 0), open_until)
 
 
-def breaker_failure(key: str, *, threshold: int, cooldown: float, longest: float) -> Breaker:
+def breaker_failure(
+    key: str, *, threshold: int, cooldown: float, longest: float, campaign_id: str
+) -> Breaker:
     """Count one outage; from the `threshold`-th in a row the breaker opens, for a
     cool-down that doubles with each further one (up to `longest` seconds)."""
     item = _breaker_item(key)
     item.update(
-        actions=[OpsModel.value.add(1), OpsModel.expires_at.set(int(time.time()) + 7 * 86400)]
+        actions=[
+            OpsModel.value.add(1),
+            OpsModel.expires_at.set(int(time.time()) + 7 * 86400),
+            OpsModel.campaign_id.set(campaign_id),
+        ]
     )
     failures = int(item.value or 0)
     if failures < threshold:
@@ -200,8 +206,14 @@ def get_cached(key: str) -> Any | None:
     return item.data
 
 
-def put_cached(key: str, value: Any, ttl_seconds: int) -> None:
-    OpsModel(f"CACHE#{key}", "VALUE", data=value, expires_at=int(time.time()) + ttl_seconds).save()
+def put_cached(key: str, value: Any, ttl_seconds: int, *, campaign_id: str | None = None) -> None:
+    OpsModel(
+        f"CACHE#{key}",
+        "VALUE",
+        data=value,
+        expires_at=int(time.time()) + ttl_seconds,
+        campaign_id=campaign_id,
+    ).save()
 
 
 def drop_cached(key: str) -> None:
@@ -223,7 +235,12 @@ def _keyed(scope: str) -> OpsModel:
 
 
 def claim_key(
-    scope: str, fingerprint: str, *, expires_at: int, lapses_at: int
+    scope: str,
+    fingerprint: str,
+    *,
+    expires_at: int,
+    lapses_at: int,
+    campaign_id: str | None = None,
 ) -> KeyedRequest | None:
     """Record that the request `scope` names has begun: None when this call claimed it,
     else what an earlier request with the key recorded.
@@ -237,6 +254,7 @@ def claim_key(
     item.data = {"fingerprint": fingerprint}
     item.value = lapses_at  # while it is in progress; 0 once answered
     item.expires_at = expires_at
+    item.campaign_id = campaign_id  # the answer may hold its data: its erasure finds it
     try:
         item.save(
             condition=OpsModel.pk.does_not_exist()
@@ -249,7 +267,13 @@ def claim_key(
         try:
             found = OpsModel.get(item.pk, item.sk, consistent_read=True)
         except OpsModel.DoesNotExist:  # released between the write and the read
-            return claim_key(scope, fingerprint, expires_at=expires_at, lapses_at=lapses_at)
+            return claim_key(
+                scope,
+                fingerprint,
+                expires_at=expires_at,
+                lapses_at=lapses_at,
+                campaign_id=campaign_id,
+            )
         data = found.data or {}
         return KeyedRequest(str(data.get("fingerprint")), data.get("status"), data.get("body"))
     return None
@@ -269,3 +293,26 @@ def answer_key(scope: str, fingerprint: str, status: int, body: Any) -> None:
 def release_key(scope: str) -> None:
     """Forget a claim whose request failed, so that a repeat runs again."""
     _keyed(scope).delete()
+
+
+def campaign_item_keys(campaign_id: str) -> list[tuple[str, str]]:
+    """The keys of every ops item holding something of the campaign (its cached CRM
+    catalogs, breakers and kept answers, each tagged with it): a parallel Scan, as the
+    table holds only short-lived items and an erasure is rare."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    segments = 4
+
+    def segment(number: int) -> list[tuple[str, str]]:
+        return [
+            (item.pk, item.sk)
+            for item in OpsModel.scan(
+                OpsModel.campaign_id == campaign_id,
+                segment=number,
+                total_segments=segments,
+                attributes_to_get=["pk", "sk"],
+            )
+        ]
+
+    with ThreadPoolExecutor(segments) as pool:
+        return sorted({key for found in pool.map(segment, range(segments)) for key in found})

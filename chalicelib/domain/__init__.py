@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.lists import ListRow, VoterList
     from chalicelib.domain.paging import Page
     from chalicelib.domain.people import Session, User
+    from chalicelib.domain.privacy import Deletion, StaffGrant
     from chalicelib.domain.reports import Report
 
 
@@ -50,6 +51,8 @@ _WHERE = {
     "Report": "reports",
     "Integration": "integrations",
     "SyncRecord": "integrations",
+    "StaffGrant": "privacy",
+    "Deletion": "privacy",
 }
 
 
@@ -62,6 +65,7 @@ __all__ = [
     "Action",
     "Campaign",
     "Contact",
+    "Deletion",
     "Integration",
     "JoinCode",
     "ListRow",
@@ -72,6 +76,7 @@ __all__ = [
     "Response",
     "Role",
     "Session",
+    "StaffGrant",
     "SyncRecord",
     "SyncResult",
     "User",

@@ -17,6 +17,7 @@ class Campaign:
     created_at: str
     updated_at: str
     updated_by: str
+    deletion_grace_days: int = 7  # the contract's grace period before an erasure
 
 
 @dataclass(frozen=True)

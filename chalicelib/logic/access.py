@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib.audit import store as audit_store
 from chalicelib.auth import policy
 from chalicelib.auth.policy import Caller, Decision, Permission
 from chalicelib.dal import campaigns as campaigns_dal
+from chalicelib.dal import grants as grants_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.domain import Membership, Role
 from chalicelib.errors import Forbidden, MfaRequired, NotFound
@@ -52,21 +53,24 @@ def require(principal: Principal, campaign_id: str, permission: Permission) -> A
     membership = campaigns_dal.get_membership(campaign_id, principal.user_id)
     role = membership.role if membership else None
     caller = Caller(principal.user_id, principal.mfa)
+    grant = None
     if policy.needs_staff_profile(role, permission):
         user = users_dal.get_user(principal.user_id)
         if user is not None and user.is_staff:
             caller = Caller(principal.user_id, principal.mfa, True, user.staff_trained_at)
+            if policy.staff_is_current(caller):
+                grant = grants_dal.live_grant(campaign_id, principal.user_id)
+                caller = replace(caller, has_grant=grant is not None)
     decision = policy.decide(caller, role, permission)
     _raise_for(decision)
-    if decision is Decision.ALLOW_AS_STAFF:
-        if campaigns_dal.get_campaign(campaign_id) is None:
-            raise NotFound(_NOT_FOUND)
+    if decision is Decision.ALLOW_AS_STAFF and grant is not None:
         audit_store.record(
             "staff.access",
             f"campaign:{campaign_id}",
             actor_id=principal.user_id,
             campaign_id=campaign_id,
-            values={"permission": permission.value},
+            values={"permission": permission.value, "grant_id": grant.grant_id},
         )
+        grants_dal.count_access(campaign_id, grant.grant_id)
         count("StaffAccess")
     return Access(campaign_id, membership, decision is Decision.ALLOW_AS_STAFF)

@@ -48,6 +48,14 @@ def check_key(key: str) -> str:
     return key
 
 
+def _campaign_of(path: str) -> str | None:
+    """The campaign a path is under (`/campaigns/<cid>/...`), if any."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if len(parts) >= 2 and parts[0] == "campaigns" and parts[1] != "join":
+        return parts[1]
+    return None
+
+
 def once(
     user_id: str,
     key: str,
@@ -61,7 +69,11 @@ def once(
     fingerprint = _sha256(method.encode(), path.encode(), body)
     now = int(time.time())
     found = ops.claim_key(
-        scope, fingerprint, expires_at=now + KEEP_FOR, lapses_at=now + LAPSE_AFTER
+        scope,
+        fingerprint,
+        expires_at=now + KEEP_FOR,
+        lapses_at=now + LAPSE_AFTER,
+        campaign_id=_campaign_of(path),
     )
     if found is not None:
         if found.fingerprint != fingerprint:

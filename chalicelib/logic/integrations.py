@@ -186,7 +186,7 @@ def catalog(principal: Principal, campaign_id: str, provider: str) -> dict[str, 
         client.close()
     found = sane_catalog(found)
     if len(json.dumps(found).encode()) <= MAX_CACHED_CATALOG_BYTES:
-        ops.put_cached(key, found, CATALOG_TTL)
+        ops.put_cached(key, found, CATALOG_TTL, campaign_id=campaign_id)
     else:  # a huge catalog is served, not cached (one ops item holds 400 KB at most)
         logger.warning("catalog too large to cache", extra={"provider": provider})
     return found

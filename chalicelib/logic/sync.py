@@ -143,7 +143,11 @@ def _note_health(campaign_id: str, provider: str, outcome: Outcome) -> None:
         with _troubled_lock:
             _troubled.add(key)
         state = ops.breaker_failure(
-            key, threshold=BREAKER_THRESHOLD, cooldown=BREAKER_COOLDOWN, longest=BREAKER_LONGEST
+            key,
+            threshold=BREAKER_THRESHOLD,
+            cooldown=BREAKER_COOLDOWN,
+            longest=BREAKER_LONGEST,
+            campaign_id=campaign_id,
         )
         if state.open_until:
             logger.warning(
