@@ -37,6 +37,8 @@ METRICS = {
     "CrmSynced": "a report reached a CRM",
     "CrmSyncFailed": "an attempt to reach a CRM failed (retried or given up)",
     "CrmSkipped": "a report was not for a CRM (no id, nothing mapped)",
+    "CampaignDeletionScheduled": "a campaign's admins asked for its data to be deleted",
+    "CampaignErased": "every item of a campaign's data was erased (its receipt kept)",
 }
 
 

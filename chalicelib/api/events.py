@@ -80,8 +80,8 @@ def audit_consumer(event: Any) -> dict[str, Any]:
     erasing: dict[str, bool] = {}
 
     def being_erased(campaign_id: str) -> bool:
-        # a campaign's erasure removes every item: its receipt counts them, one by one
-        # would be noise (and would outlive the erasure of the campaign's trail)
+        # a campaign's erasure removes every item: its receipt counts them (one by one
+        # would be noise), and nothing may outlive the erasure of the campaign's trail
         if campaign_id not in erasing:
             from chalicelib.dal import deletion
 
@@ -93,8 +93,7 @@ def audit_consumer(event: Any) -> dict[str, Any]:
         entry = derive(record)
         if entry is None:
             return
-        removed = record.get("eventName") == "REMOVE" and entry.campaign_id
-        if removed and being_erased(str(entry.campaign_id)):
+        if entry.campaign_id and being_erased(str(entry.campaign_id)):
             return
         derived.append((record["dynamodb"]["SequenceNumber"], entry))
 
@@ -135,4 +134,5 @@ def campaign_erasure(event: Any) -> None:
 
     context = getattr(event, "context", None)  # Lambda's: how long this run may take
     remaining = context.get_remaining_time_in_millis() / 1000 if context else 900.0
-    deletion.run_due(deadline=time.monotonic() + max(remaining - 60, 1))
+    # stop taking pages a minute before Lambda's limit (a quarter of a short one)
+    deletion.run_due(deadline=time.monotonic() + remaining - min(60.0, remaining / 4))

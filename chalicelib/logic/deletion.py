@@ -45,6 +45,7 @@ WORKERS = 4  # parts erased at once
 PAGE = 1000  # keys a part deletes between two checkpoints (one item holds them: ~100 KB)
 ROWS_PAGE = 300  # list rows a page (each with up to a few match keys)
 REMIND_BEFORE = timedelta(hours=25)  # the hourly run tells admins a day ahead
+MAX_GRACE_DAYS = 90
 
 Key = tuple[str, str, str, str]  # (table setting, pk, sk, kind)
 
@@ -128,6 +129,45 @@ def run_due(deadline: float | None = None) -> list[Outcome]:
     return outcomes
 
 
+def erase_now(campaign_id: str, *, operator: str, reference: str) -> Outcome:
+    """An operator erases the campaign before its grace period ends, on a written request
+    the contract allows (`reference` names it). Without a scheduled deletion, the written
+    request is the request: one is scheduled in the operator's name first."""
+    reference = reference.strip()
+    if not reference or len(reference) > 500:
+        raise InvalidInput("reference", "must name the written request (1 to 500 characters)")
+    current = deletion_dal.get(campaign_id)
+    if current is None or current.state == "cancelled":
+        campaign = campaigns_dal.get_campaign(campaign_id)
+        if campaign is None:
+            raise NotFound("no such campaign")
+        deletion_dal.schedule(campaign_id, campaign.name, actor=operator, when=now())
+    audit_store.record(
+        "campaign.erasure_run_early",
+        f"campaign:{campaign_id}",
+        actor_id=operator,
+        campaign_id=campaign_id,
+        values={"reference": reference},
+        operator=True,
+    )
+    return erase(campaign_id, early=f"{operator}: {reference}")
+
+
+def set_grace(campaign_id: str, days: int, *, operator: str) -> None:
+    """The contract's grace period for this campaign (an operator's setting)."""
+    if not 0 <= days <= MAX_GRACE_DAYS:
+        raise InvalidInput("days", f"must be 0 to {MAX_GRACE_DAYS}")
+    campaigns_dal.set_deletion_grace(campaign_id, days, operator)
+    audit_store.record(
+        "campaign.deletion_grace_set",
+        f"campaign:{campaign_id}",
+        actor_id=operator,
+        campaign_id=campaign_id,
+        values={"days": days},
+        operator=True,
+    )
+
+
 def erase(campaign_id: str, *, early: str | None = None, deadline: float | None = None) -> Outcome:
     """Erase the campaign's data, or resume doing so. `early` (an operator, with the
     written request's reference) starts a scheduled deletion before its time."""
@@ -159,7 +199,7 @@ def erase(campaign_id: str, *, early: str | None = None, deadline: float | None 
     audit_store.record(
         "campaign.erased",
         f"campaign:{campaign_id}",
-        actor_id=early.split(" ", 1)[0] if early else "schedule",
+        actor_id=early.split(": ", 1)[0] if early else "schedule",
         campaign_id=campaign_id,
         values={"counts": totals, "digest": digest, "requested_by": receipt.requested_by},
         operator=True,

@@ -96,6 +96,20 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
     for handler in ("crm_sync_retry", "audit_archive", "logs_export"):
         chalice_client.lambda_.invoke(handler, event)
 
+    # at last the campaign asks to be deleted, with no grace period: the hourly run erases it
+    from chalicelib.dal import campaigns, deletion
+
+    campaigns.set_deletion_grace(cid, 0, "OPERATOR")
+    asked = api.post(f"/campaigns/{cid}/deletion", {"confirm_name": "Campaign"}, token=admin.token)
+    assert asked.status == 202, asked
+    assert stream.deliver("audit_consumer") == {"batchItemFailures": []}
+    for _run in range(30):
+        chalice_client.lambda_.invoke("campaign_erasure", event)
+        if deletion.get(cid).state == "done":  # type: ignore[union-attr]
+            break
+    assert deletion.get(cid).state == "done"  # type: ignore[union-attr]
+    assert stream.deliver("audit_consumer") == {"batchItemFailures": []}
+
 
 def test_every_function_works_under_its_packaged_role_and_touches_every_table_it_may(
     api, stream, chalice_client, stack, enforcer, packaged_roles, monkeypatch, fakes
