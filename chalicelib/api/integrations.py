@@ -31,6 +31,7 @@ def integration_body(integration: Integration) -> dict[str, Any]:
         "key_hint": integration.key_hint,
         "configured_at": integration.configured_at,
         "instructions": integration.instructions or {"actions": {}},
+        "paused": integration.paused_at is not None,  # by the platform, during an incident
     }
 
 

@@ -198,6 +198,7 @@ class Integration(_Out):
     provider: str
     configured: bool
     key_hint: str | None = None
+    paused: bool | None = None
 
 
 class SyncRecord(_Out):

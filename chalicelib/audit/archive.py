@@ -430,3 +430,22 @@ def verify(first: date, last: date) -> list[Problem]:
                 )
         previous_data, before = data, day
     return problems
+
+
+# ---- reading back ------------------------------------------------------------------
+
+
+def archived_records(day: date) -> Iterator[AuditRecord]:
+    """Every archived record of one day, from the objects its digest lists, each checked
+    against its SHA-256 first (a changed object raises rather than being read)."""
+    data = read(digest_key(day))
+    if data is None:
+        return
+    for entry in json.loads(data).get("objects", []):
+        content = read(entry["key"])
+        if content is None or sha256_hex(content) != entry.get("sha256"):
+            raise ValueError(f"{entry['key']} does not match its day's digest")
+        for line in gzip.decompress(content).decode().splitlines():
+            if line.strip():
+                fields = json.loads(line)
+                yield AuditRecord(**fields)

@@ -29,7 +29,7 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "list_row": ("row_id", frozenset()),
     "list_key": ("row_id", frozenset()),
     "report": ("report_id", frozenset({"action_id", "result", "external_provider"})),
-    "integration": ("provider", frozenset({"provider", "configured_at"})),
+    "integration": ("provider", frozenset({"provider", "configured_at", "paused_at"})),
     "sync": ("report_id", frozenset({"provider", "state", "attempts", "retryable"})),
     "user": (
         "user_id",

@@ -19,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib.dal.common import iso, now, now_iso, paged_query
 from chalicelib.dal.models import IntegrationModel, SyncModel
 from chalicelib.domain import Integration, Page, SyncRecord
+from chalicelib.errors import NotFound
 
 DUE = "SYNCDUE"
 
@@ -35,7 +36,29 @@ def _integration(item: IntegrationModel) -> Integration:
         instructions=dict(item.instructions or {}),
         configured_at=item.configured_at,
         sealed_credentials=item.credentials,
+        paused_at=item.paused_at,
     )
+
+
+def set_paused(campaign_id: str, provider: str, *, paused: bool, actor: str) -> Integration:
+    """Pause (or resume) an integration's sync; its records wait, nothing is lost."""
+    item = IntegrationModel(_pk(campaign_id), f"INTEGRATION#{provider}")
+    stamp = now_iso()
+    actions: list[Any] = [
+        IntegrationModel.updated_at.set(stamp),
+        IntegrationModel.updated_by.set(actor),
+    ]
+    if paused:
+        actions += [IntegrationModel.paused_at.set(stamp), IntegrationModel.paused_by.set(actor)]
+    else:
+        actions += [IntegrationModel.paused_at.remove(), IntegrationModel.paused_by.remove()]
+    try:
+        item.update(actions=actions, condition=IntegrationModel.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"{provider} is not configured for this campaign") from None
+        raise
+    return _integration(item)
 
 
 def put_integration(
@@ -95,8 +118,6 @@ def set_instructions(
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            from chalicelib.errors import NotFound
-
             raise NotFound(f"{provider} is not configured for this campaign") from None
         raise
     return _integration(item)

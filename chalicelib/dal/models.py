@@ -308,6 +308,8 @@ class IntegrationModel(MainModel):
     key_hint = UnicodeAttribute()
     instructions = JSONAttribute(default=dict)
     configured_at = UnicodeAttribute()
+    paused_at = UnicodeAttribute(null=True)  # an operator paused its sync (an incident)
+    paused_by = UnicodeAttribute(null=True)
 
 
 class SyncModel(MainModel):

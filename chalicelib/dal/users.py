@@ -202,3 +202,37 @@ def get_users(user_ids: list[str]) -> dict[str, User]:
     """Several profiles by id (BatchGetItem)."""
     keys = [(_pk(uid), "PROFILE") for uid in dict.fromkeys(user_ids)]
     return {u.user_id: _user(u) for u in UserModel.batch_get(keys)}
+
+
+def reset_mfa(user_id: str, actor: str) -> bool:
+    """Take the user's second factor away (TOTP secret and recovery codes), so they enrol
+    again at their next sign-in. The enrolment is stamped first, so its removal names
+    `actor`. False when they had none."""
+    stamp = now_iso()
+    totp = TotpModel(_pk(user_id), "TOTP")
+    try:
+        totp.update(
+            actions=[TotpModel.updated_at.set(stamp), TotpModel.updated_by.set(actor)],
+            condition=TotpModel.pk.exists(),
+        )
+        had = True
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        had = False
+    if had:
+        totp.delete()
+    try:
+        UserModel(_pk(user_id), "PROFILE").update(
+            actions=[
+                UserModel.mfa_enabled.set(False),
+                UserModel.updated_at.set(stamp),
+                UserModel.updated_by.set(actor),
+            ],
+            condition=UserModel.pk.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("no such user") from None
+        raise
+    return had

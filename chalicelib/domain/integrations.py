@@ -14,6 +14,7 @@ class Integration:
     instructions: dict[str, Any]
     configured_at: str
     sealed_credentials: str = field(repr=False, default="")
+    paused_at: str | None = None  # sync waits (records stay pending) while set
 
 
 @dataclass(frozen=True)

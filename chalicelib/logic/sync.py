@@ -70,6 +70,7 @@ SEND_GRACE = 6.0  # seconds after that an attempt may still wait for its turn or
 RUN_DUE_PAGES = 25  # pages of due records one scheduled run takes at most
 CLIENT_TTL = 300.0  # seconds a thread keeps a CRM client (and its connections) for reuse
 CLIENTS_PER_THREAD = 4
+PAUSED_WAIT = 900.0  # a paused integration's records are looked at again this much later
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes between attempts
 PHONE_CHANNELS = {1, 37}  # VAN contact types that want canvassContext.phone
@@ -297,6 +298,11 @@ def attempt_all(
                 attempt = batch.claim(report_id)
                 if attempt is not None:
                     _finish(attempt, Outcome("skipped", f"{provider} is no longer configured"))
+        elif integration.paused_at:  # an operator paused it: the records wait, unspent
+            for report_id in report_ids:
+                integrations_dal.postpone(
+                    campaign_id, report_id, provider, integrations_dal.later(PAUSED_WAIT), SYSTEM
+                )
         elif provider == "pdi":
             _attempt_together(batch, report_ids, deadline)
         else:
