@@ -78,4 +78,6 @@ def run(command: Callable[[], int]) -> int:
         print(f"AWS could not be reached: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+    except Exception as exc:  # a bug or an outage: one line, and the command can be rerun
+        print(f"failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return 1

@@ -19,7 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib import config
+from chalicelib import aws, config
 from chalicelib.dal import batch
 from chalicelib.dal.common import iso, now, now_iso
 from chalicelib.dal.models import (
@@ -29,7 +29,6 @@ from chalicelib.dal.models import (
     JoinCodeModel,
     ListModel,
     ListRowModel,
-    MainModel,
 )
 from chalicelib.domain import Deletion, ListRow
 from chalicelib.errors import Conflict, NotFound
@@ -289,16 +288,24 @@ def delete_keys(table: str, keys: list[tuple[str, str]]) -> int:
 
 
 def campaign_items(campaign_id: str, limit: int, *, prefix: str = "") -> list[tuple[str, str, str]]:
-    """Up to `limit` items of the campaign's partition, as (pk, sk, kind)."""
-    return [
-        (item.pk, item.sk, item.entity)
-        for item in MainModel.query(
-            f"CAMPAIGN#{campaign_id}",
-            range_key_condition=MainModel.sk.startswith(prefix) if prefix else None,
-            limit=limit,
-            attributes_to_get=["pk", "sk", "entity"],
-        )
-    ]
+    """Up to `limit` items of the campaign's partition, as (pk, sk, kind): keys only.
+
+    A plain Query (not a model's): the partition holds items of every kind, and a base
+    model's pynamodb connection would stand in for its subclasses' (without their index)."""
+    condition = "pk = :pk"
+    values: dict[str, Any] = {":pk": {"S": f"CAMPAIGN#{campaign_id}"}}
+    if prefix:
+        condition += " AND begins_with(sk, :prefix)"
+        values[":prefix"] = {"S": prefix}
+    out = aws.dynamodb().query(
+        TableName=config.settings().main_table,
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        ProjectionExpression="pk, sk, entity",
+        Limit=limit,
+        ConsistentRead=True,
+    )
+    return [(i["pk"]["S"], i["sk"]["S"], i.get("entity", {}).get("S", "")) for i in out["Items"]]
 
 
 def list_ids(campaign_id: str) -> list[str]:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import boto3
-
-from devstack.child import ROOT
 from tests.helpers import PASSWORD, admin_with_mfa, create_campaign, join, volunteer
 
 
@@ -25,7 +19,7 @@ def _wait_for(api, path, token, predicate, seconds=30.0):
         time.sleep(0.2)
 
 
-def test_changes_and_sign_ins_reach_the_audit_and_the_archive(http_api, local_stack):
+def test_changes_and_sign_ins_reach_the_audit_and_the_archive(http_api, local_stack, operator):
     api = http_api
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
@@ -59,35 +53,11 @@ def test_changes_and_sign_ins_reach_the_audit_and_the_archive(http_api, local_st
     assert PASSWORD not in "".join(local_stack.output)
 
     # the archive job, run as an operator would, with the stack's settings
-    env_path = ROOT / next(
-        line.split(". ", 1)[1].split(";")[0].strip()
-        for line in local_stack.output
-        if "Operator commands on this stack" in line
-    )
-    env = dict(os.environ)
-    for line in env_path.read_text().splitlines():
-        key, _, value = line.partition("=")
-        env[key] = value
+    env = operator.env
     today = datetime.now(UTC).date()
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.audit_archive",
-            "run",
-            "--today",
-            str(today + timedelta(days=2)),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = operator.run("tools.audit_archive", "run", "--today", str(today + timedelta(days=2)))
     assert run.returncode == 0, run.stderr
-    s3 = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-    ).client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    s3 = operator.client("s3")
     prefix = f"audit/{today:%Y/%m/%d}/"
     keys = [
         o["Key"] for o in s3.list_objects_v2(Bucket=env["LOG_BUCKET"], Prefix=prefix)["Contents"]
@@ -99,23 +69,7 @@ def test_changes_and_sign_ins_reach_the_audit_and_the_archive(http_api, local_st
     assert {"action.deleted", "action.restored", "member.role_changed"} <= {
         r["event"] for r in archived
     }
-    verify = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.audit_archive",
-            "verify",
-            "--from",
-            str(today),
-            "--to",
-            str(today),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    verify = operator.run("tools.audit_archive", "verify", "--from", str(today), "--to", str(today))
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
