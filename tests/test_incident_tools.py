@@ -87,7 +87,6 @@ def test_disable_integration_pauses_sync_and_nothing_is_lost(
 ):
     from chalicelib.logic import sync
 
-    monkeypatch.setattr(sync, "PAUSED_WAIT", 0.0)
     van = fakes["van"]
     van.add_person(401)
     admin = admin_with_mfa(api)

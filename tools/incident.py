@@ -211,6 +211,9 @@ def _integration(args: argparse.Namespace, who: str) -> int:
         yes=args.yes,
     )
     integrations.set_paused(args.campaign_id, args.provider, paused=pause, actor=who)
+    if not pause:  # what waited goes out at the next sync run, not a quarter of an hour later
+        waiting = integrations.resume_paused(args.campaign_id, args.provider, who)
+        print(f"reports waiting, now due: {waiting}")
     _record(
         "incident.integration_paused" if pause else "incident.integration_resumed",
         f"integration:{args.provider}",

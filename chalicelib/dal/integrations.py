@@ -320,6 +320,21 @@ def list_records(campaign_id: str, *, state: str | None, limit: int, cursor: str
     )
 
 
+def resume_paused(campaign_id: str, provider: str, actor: str) -> int:
+    """Make the provider's pending records of the campaign due now (its sync was paused:
+    they were waiting). How many."""
+    due_now = now_iso()
+    resumed = 0
+    for item in SyncModel.query(
+        _pk(campaign_id),
+        range_key_condition=SyncModel.sk.startswith("SYNC#"),
+        filter_condition=(SyncModel.provider == provider) & (SyncModel.state == "pending"),
+    ):
+        if postpone(campaign_id, item.report_id, provider, due_now, actor):
+            resumed += 1
+    return resumed
+
+
 def records_for_reports(campaign_id: str, report_ids: list[str]) -> dict[str, list[SyncRecord]]:
     """The sync records of several reports: one Query over their key range."""
     if not report_ids:
