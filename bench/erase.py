@@ -17,11 +17,9 @@ per call than DynamoDB, so the time is a ceiling; the calls are what AWS would s
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,26 +30,6 @@ sys.path.insert(0, str(ROOT))
 ROWS = int(os.environ.get("ROWS", "100000"))
 REPORTS = int(os.environ.get("REPORTS", "10000"))
 LISTS = int(os.environ.get("LISTS", "2"))
-
-
-@contextlib.contextmanager
-def counting() -> Iterator[Counter[str]]:
-    """DynamoDB calls through every botocore client, by operation."""
-    import botocore.client
-
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client: Any, operation: str, params: Any) -> Any:
-        if client.meta.service_model.service_name == "dynamodb":
-            calls[operation] += 1
-        return original(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def build(campaign_id: str) -> int:
@@ -136,33 +114,23 @@ def build(campaign_id: str) -> int:
 def main() -> None:
     import logging
 
+    from bench.harness import counting, dynamodb_operations, on_dynamodb_local
     from chalicelib.dal import deletion as deletion_dal
     from chalicelib.dal.common import now
     from chalicelib.logic import deletion
     from chalicelib.observability import logger
-    from devstack import ddblocal
-    from devstack.stack import Emulator, apply, base_environment, create_tables, provision
 
     logging.getLogger(logger.name).setLevel(logging.ERROR)
-    emulator = Emulator.start()
-    try:
-        with ddblocal.running() as server:
-            env = base_environment(emulator.endpoint, stage="bench")
-            env.update(provision(env))
-            env["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
-            create_tables(env, server.endpoint)
-            apply(env)
-            campaign_id = "BENCHCAMPAIGN"
+    with on_dynamodb_local():
+        campaign_id = "BENCHCAMPAIGN"
+        started = time.perf_counter()
+        items = build(campaign_id)
+        print(f"built {items:,} items in {time.perf_counter() - started:.0f} s", flush=True)
+        deletion_dal.schedule(campaign_id, "Bench Campaign", actor="bench-admin", when=now())
+        with counting(dynamodb_operations) as calls:
             started = time.perf_counter()
-            items = build(campaign_id)
-            print(f"built {items:,} items in {time.perf_counter() - started:.0f} s", flush=True)
-            deletion_dal.schedule(campaign_id, "Bench Campaign", actor="bench-admin", when=now())
-            with counting() as calls:
-                started = time.perf_counter()
-                outcome = deletion.erase(campaign_id)
-                seconds = time.perf_counter() - started
-    finally:
-        emulator.stop()
+            outcome = deletion.erase(campaign_id)
+            seconds = time.perf_counter() - started
 
     assert outcome.done and outcome.receipt is not None
     counts = outcome.receipt.counts

@@ -236,7 +236,7 @@ def test_a_day_before_admins_are_reminded_once(api, world, outbox, chalice_clien
 
 
 def test_a_due_deletion_erases_everything_and_keeps_an_exact_receipt(
-    api, world, stack, stream, outbox, chalice_client, capsys
+    api, world, stack, stream, outbox, chalice_client, capsys, monkeypatch
 ):
     from tools import deletion as tool
 
@@ -272,6 +272,27 @@ def test_a_due_deletion_erases_everything_and_keeps_an_exact_receipt(
     assert receipt["requested_by"] == world.admin.user_id
     assert len(receipt["digest"]) == 64 and receipt["erased_at"]
     assert "Riverside" not in json.dumps(receipt)
+
+    # a change made just before the erasure, reaching the audit table after its audit part:
+    # the next hourly run an hour later sweeps it, and the receipt counts it
+    import uuid
+
+    from chalicelib.audit.store import AuditRecord, write
+    from chalicelib.logic import deletion
+
+    late = AuditRecord(
+        uuid.uuid4().hex, receipt["erased_at"], "u1", "action.updated", "a:1", world.cid
+    )
+    write([late])
+    assert deletion.run_due() == []  # not yet an hour
+    assert len(campaign_items(stack, world.cid, world.list_ids)["audit"]) == 1
+    monkeypatch.setattr(deletion, "SWEEP_AFTER", timedelta(0))
+    deletion.run_due()
+    assert campaign_items(stack, world.cid, world.list_ids)["audit"] == []
+    assert tool.main(["receipt", world.cid]) == 0
+    swept = json.loads(capsys.readouterr().out)
+    assert swept["counts"]["audit_record"] == receipt["counts"]["audit_record"] + 1
+    deletion.run_due()  # once only
 
     for person in (world.admin, world.vol, world.staff):
         assert api.get(f"/campaigns/{world.cid}", token=person.token).status == 404

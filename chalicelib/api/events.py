@@ -22,6 +22,24 @@ MAIN_STREAM_ARN = os.environ.get(
 )
 
 
+_ERASED: set[str] = set()  # campaigns this container saw being erased (for good)
+
+
+def being_erased(campaign_id: str) -> bool:
+    """Whether a removal is part of the campaign's erasure: its receipt counts those (one
+    record each would be noise, and would outlive the erasure of the campaign's trail).
+    Asked only for removals, which normal work seldom makes: one read for the first."""
+    if campaign_id in _ERASED:
+        return True
+    from chalicelib.dal import deletion
+
+    found = deletion.get(campaign_id)
+    if found is not None and found.state in ("erasing", "done"):
+        _ERASED.add(campaign_id)
+        return True
+    return False
+
+
 def process_batch(event: Any, handle_record: Any) -> dict[str, Any]:
     """Run `handle_record(raw_record)` on each record; collect the failures for Lambda."""
     raw = event.to_dict() if hasattr(event, "to_dict") else event
@@ -77,23 +95,12 @@ def audit_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.audit.derive import derive
 
     derived: list[tuple[str, store.AuditRecord]] = []
-    erasing: dict[str, bool] = {}
-
-    def being_erased(campaign_id: str) -> bool:
-        # a campaign's erasure removes every item: its receipt counts them (one by one
-        # would be noise), and nothing may outlive the erasure of the campaign's trail
-        if campaign_id not in erasing:
-            from chalicelib.dal import deletion
-
-            found = deletion.get(campaign_id)
-            erasing[campaign_id] = found is not None and found.state in ("erasing", "done")
-        return erasing[campaign_id]
-
     def record_change(record: dict[str, Any]) -> None:
         entry = derive(record)
         if entry is None:
             return
-        if entry.campaign_id and being_erased(str(entry.campaign_id)):
+        removed = record.get("eventName") == "REMOVE" and entry.campaign_id
+        if removed and being_erased(str(entry.campaign_id)):
             return
         derived.append((record["dynamodb"]["SequenceNumber"], entry))
 

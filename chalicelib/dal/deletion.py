@@ -34,6 +34,7 @@ from chalicelib.domain import Deletion, ListRow
 from chalicelib.errors import Conflict, NotFound
 
 DUE_INDEX = "DELETIONS"
+ERASED_INDEX = "ERASED"  # erased, their audit trail to sweep once more
 LEASE = timedelta(minutes=20)  # a run that stops answering for this long is taken over
 
 
@@ -142,6 +143,33 @@ def pending() -> list[Deletion]:
     return [_deletion(item) for item in DeletionModel.gsi1.query(DUE_INDEX)]  # type: ignore[arg-type]
 
 
+def erased_before(until: datetime) -> list[Deletion]:
+    """Erasures done before `until` whose audit trail has not been swept again."""
+    return [
+        _deletion(item)  # type: ignore[arg-type]
+        for item in DeletionModel.gsi1.query(
+            ERASED_INDEX, range_key_condition=DeletionModel.gsi1sk <= f"{iso(until)}#~"
+        )
+    ]
+
+
+def close(campaign_id: str, swept: int) -> None:
+    """The late sweep is done: its records join the receipt's count, and the receipt
+    leaves the index."""
+    item = DeletionModel.get(_pk(campaign_id), "STATE", consistent_read=True)
+    counts = dict(item.counts or {})
+    if swept:
+        counts["audit_record"] = int(counts.get("audit_record", 0)) + swept
+    item.update(
+        actions=[
+            DeletionModel.counts.set(counts),
+            DeletionModel.gsi1pk.remove(),
+            DeletionModel.gsi1sk.remove(),
+        ],
+        condition=DeletionModel.state == "done",
+    )
+
+
 def mark_reminded(campaign_id: str) -> None:
     DeletionModel(_pk(campaign_id), "STATE").update(
         actions=[DeletionModel.reminded.set(True)], condition=DeletionModel.state == "scheduled"
@@ -208,8 +236,8 @@ def finish(campaign_id: str, runner: str, *, counts: dict[str, int], digest: str
             DeletionModel.notify.remove(),
             DeletionModel.runner.remove(),
             DeletionModel.lease_until.remove(),
-            DeletionModel.gsi1pk.remove(),
-            DeletionModel.gsi1sk.remove(),
+            DeletionModel.gsi1pk.set(ERASED_INDEX),  # for the late sweep of its audit trail
+            DeletionModel.gsi1sk.set(f"{stamp}#{campaign_id}"),
             DeletionModel.updated_at.set(stamp),
         ],
         condition=(DeletionModel.state == "erasing") & (DeletionModel.runner == runner),

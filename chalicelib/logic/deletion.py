@@ -46,6 +46,7 @@ PAGE = 1000  # keys a part deletes between two checkpoints (one item holds them:
 ROWS_PAGE = 300  # list rows a page (each with up to a few match keys)
 REMIND_BEFORE = timedelta(hours=25)  # the hourly run tells admins a day ahead
 MAX_GRACE_DAYS = 90
+SWEEP_AFTER = timedelta(hours=1)
 
 Key = tuple[str, str, str, str]  # (table setting, pk, sk, kind)
 
@@ -110,8 +111,16 @@ class Outcome:
 def run_due(deadline: float | None = None) -> list[Outcome]:
     """The schedule's run: remind admins of erasures a day away, then erase what is due
     (and resume what a crash interrupted). `deadline` (time.monotonic) stops it between
-    pages, leaving the rest for the next run."""
+    pages, leaving the rest for the next run. Erasures done an hour or more ago have their
+    audit trail swept once more: a change made just before an erasure may reach the audit
+    table (through the stream) after the erasure's audit part ran."""
     moment = now()
+    for done in deletion_dal.erased_before(moment - SWEEP_AFTER):
+        swept = 0
+        while keys := audit_store.campaign_record_keys(done.campaign_id, PAGE):
+            deletion_dal.delete_keys(config.settings().audit_table, keys)
+            swept += len(keys)
+        deletion_dal.close(done.campaign_id, swept)
     outcomes = []
     for found in deletion_dal.due(moment + REMIND_BEFORE):
         ahead = found.scheduled_for is not None and found.scheduled_for > iso(moment)
