@@ -95,6 +95,7 @@ def audit_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.audit.derive import derive
 
     derived: list[tuple[str, store.AuditRecord]] = []
+
     def record_change(record: dict[str, Any]) -> None:
         entry = derive(record)
         if entry is None:
