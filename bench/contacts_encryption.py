@@ -41,12 +41,19 @@ def without_encryption() -> Iterator[None]:
     from chalicelib import crypto
     from chalicelib.dal import contacts
 
+    def no_key(user_id: str, *, create: bool = False) -> bytes:
+        return b"\0" * 32
+
+    def seal(key: bytes, aad: str, payload: dict[str, Any]) -> str:
+        return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+    def unseal(key: bytes, aad: str, sealed: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(base64.b64decode(sealed))
+        return found
+
     saved = (contacts.contacts_key, crypto.seal_with, crypto.open_with)
-    contacts.contacts_key = lambda user_id, create=False: b"\0" * 32  # type: ignore[assignment]
-    crypto.seal_with = lambda key, aad, payload: base64.b64encode(  # type: ignore[assignment]
-        json.dumps(payload, separators=(",", ":")).encode()
-    ).decode()
-    crypto.open_with = lambda key, aad, sealed: json.loads(base64.b64decode(sealed))  # type: ignore[assignment]
+    contacts.contacts_key = no_key  # type: ignore[assignment]
+    crypto.seal_with, crypto.open_with = seal, unseal
     try:
         yield
     finally:
