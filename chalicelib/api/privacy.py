@@ -39,7 +39,10 @@ def grant_body(grant: StaffGrant, stamp: str) -> dict[str, Any]:
 def deletion_body(found: Deletion | None) -> dict[str, Any]:
     if found is None:
         return {"state": "none"}
-    body: dict[str, Any] = {"state": found.state, "requested_by": found.requested_by}
+    # an erasure under way is still the scheduled deletion to API.md's four states (and
+    # its admins lose their access to the campaign first)
+    state = "scheduled" if found.state == "erasing" else found.state
+    body: dict[str, Any] = {"state": state, "requested_by": found.requested_by}
     if found.state in ("scheduled", "erasing"):
         body["scheduled_for"] = found.scheduled_for
     if found.state == "cancelled":
