@@ -66,9 +66,7 @@ def build(campaign_id: str) -> int:
                 )
 
         lists.store_rows(campaign_id, list_id, rows(), "bench-admin")
-        lists.finish_list(
-            campaign_id, list_id, row_count=per_list, rejected_count=0, actor="bench-admin"
-        )
+        lists.mark_ready(campaign_id, list_id)
         written += 1 + per_list * 3
 
     stamp = "2026-12-01T12:00:00.000Z"

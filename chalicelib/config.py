@@ -32,6 +32,8 @@ class Settings:
     keys_table: str
     audit_table: str
     log_bucket: str
+    data_bucket: str
+    import_queue_url: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url: str
@@ -99,6 +101,8 @@ def _load() -> Settings:
         keys_table=_env("KEYS_TABLE", f"{prefix}-keys"),
         audit_table=_env("AUDIT_TABLE", f"{prefix}-audit"),
         log_bucket=_env("LOG_BUCKET", f"{prefix}-logs"),
+        data_bucket=_env("DATA_BUCKET", f"{prefix}-data"),
+        import_queue_url=_env("IMPORT_QUEUE_URL"),
         user_pool_id=pool_id,
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
         jwks_url=_env(

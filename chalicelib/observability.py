@@ -39,6 +39,10 @@ METRICS = {
     "CrmSkipped": "a report was not for a CRM (no id, nothing mapped)",
     "CampaignDeletionScheduled": "a campaign's admins asked for its data to be deleted",
     "CampaignErased": "every item of a campaign's data was erased (its receipt kept)",
+    "ListsImported": "a voter list finished importing",
+    "ListImportsFailed": "a voter list could not be imported (its reason is on the list)",
+    "ListsErased": "a deleted or failed list's rows were erased",
+    "ImportMessageFailures": "an import message failed and is delivered again",
 }
 
 

@@ -2,8 +2,8 @@
 
 Starts moto in this process, creates the tables, bucket, log group, KMS key and
 user pool, serves the API (PORT, default 8000), feeds the main table's stream to
-the stream handlers, runs the scheduled handlers, seeds demo data and prints how to
-sign in. Ctrl-C or SIGTERM stops all of it; everything runs in this one process.
+the stream handlers and the import queue to its worker, runs the scheduled handlers,
+seeds demo data and prints how to sign in. Ctrl-C or SIGTERM stops all of it; everything runs in this one process.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from devstack import child
+from devstack.queues import QueuePoller
 from devstack.scheduler import Scheduler
 from devstack.stack import ROOT, Emulator, apply, base_environment, provision
 from devstack.streams import StreamPoller
@@ -41,6 +42,22 @@ def _stream_pollers(app: Any, env: dict[str, str]) -> list[StreamPoller]:
         )
         for source in app.event_sources
         if isinstance(source, DynamoDBEventConfig)
+    ]
+
+
+def _queue_pollers(app: Any, env: dict[str, str]) -> list[QueuePoller]:
+    import boto3
+    from chalice.app import SQSEventConfig
+
+    sqs = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"]).client("sqs")
+    url = env["IMPORT_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return [
+        QueuePoller(sqs, url, arn, app.handler_map[source.name], source.name)
+        for source in app.event_sources
+        if isinstance(source, SQSEventConfig)
     ]
 
 
@@ -100,7 +117,10 @@ def main() -> int:
 
     server = EmbeddedServer(app, host, port)
     server.start()
-    pollers = _stream_pollers(app, env)
+    pollers: list[StreamPoller | QueuePoller] = [
+        *_stream_pollers(app, env),
+        *_queue_pollers(app, env),
+    ]
     for poller in pollers:
         poller.start()
     scheduler = _scheduler(app)

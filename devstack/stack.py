@@ -63,6 +63,7 @@ def base_environment(endpoint: str, stage: str = "local") -> dict[str, str]:
         "AUDIT_TABLE": f"{prefix}-audit",
         "KEYS_TABLE": f"{prefix}-keys",
         "LOG_BUCKET": f"{prefix}-logs",
+        "DATA_BUCKET": f"{prefix}-data",
         "LOG_GROUP_NAME": f"/aws/lambda/{prefix}",
         "AUTO_CONFIRM_SIGNUP": "true",
         "MOTO_ALLOW_NONEXISTENT_REGION": "true",
@@ -266,6 +267,8 @@ def provision(env: dict[str, str]) -> dict[str, str]:
         LifecycleConfiguration={"Rules": lifecycle_rules(bucket_props)},
     )
 
+    import_queue_url = provision_imports(env)
+
     logs = client(env, "logs")
     group = resources("AWS::Logs::LogGroup")["AppLogGroup"]
     logs.create_log_group(logGroupName=env["LOG_GROUP_NAME"])
@@ -305,7 +308,70 @@ def provision(env: dict[str, str]) -> dict[str, str]:
         "USER_POOL_CLIENT_SECRET_ARN": client_secret_arn,
         "JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",
         "APP_SECRET_ARN": app_secret_arn,
+        "IMPORT_QUEUE_URL": import_queue_url,
     }
+
+
+def provision_imports(env: dict[str, str]) -> str:
+    """The data bucket and the import queue (with its dead-letter queue), the bucket
+    telling the queue of each upload as in the template. Returns the queue's URL."""
+    queues = resources("AWS::SQS::Queue")
+    sqs = client(env, "sqs")
+    stage = env["STAGE"]
+    dead = sqs.create_queue(QueueName=f"vo-{stage}-imports-dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    props = queues["ImportQueue"]
+    redrive = {
+        "deadLetterTargetArn": dead_arn,
+        "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"],
+    }
+    url = sqs.create_queue(
+        QueueName=f"vo-{stage}-imports",
+        Attributes={
+            "VisibilityTimeout": str(props["VisibilityTimeout"]),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    s3 = client(env, "s3")
+    bucket = resources("AWS::S3::Bucket")["DataBucket"]
+    s3.create_bucket(Bucket=env["DATA_BUCKET"])
+    s3.put_bucket_cors(
+        Bucket=env["DATA_BUCKET"],
+        CORSConfiguration={
+            "CORSRules": [  # CloudFormation's MaxAge is the API's MaxAgeSeconds
+                {("MaxAgeSeconds" if k == "MaxAge" else k): v for k, v in rule.items()}
+                for rule in bucket["CorsConfiguration"]["CorsRules"]
+            ]
+        },
+    )
+    notified = bucket["NotificationConfiguration"]["QueueConfigurations"][0]
+    s3.put_bucket_notification_configuration(
+        Bucket=env["DATA_BUCKET"],
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": [notified["Event"]],
+                    "Filter": {"Key": {"FilterRules": notified["Filter"]["S3Key"]["Rules"]}},
+                }
+            ]
+        },
+    )
+    _drop_test_event(sqs, url)
+    return str(url)
+
+
+def _drop_test_event(sqs: Any, url: str) -> None:
+    """S3 sends one `s3:TestEvent` when a notification is set up; it is no upload."""
+    out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    for message in out.get("Messages", []):
+        if '"s3:TestEvent"' in message["Body"]:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def apply(env: dict[str, str]) -> None:

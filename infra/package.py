@@ -30,7 +30,7 @@ REGION = "us-east-1"  # any region: the template names none, it uses AWS::Region
 # The AWS services whose botocore models the package keeps: every service the functions
 # make a client for (chalicelib/aws.py), and STS, which botocore's credential chain may use.
 SERVICES = frozenset(
-    {"cognito-idp", "dynamodb", "kms", "logs", "s3", "secretsmanager", "sesv2", "sts"}
+    {"cognito-idp", "dynamodb", "kms", "logs", "s3", "secretsmanager", "sesv2", "sqs", "sts"}
 )
 
 

@@ -85,6 +85,14 @@ def bucket_objects(prefix: str, *actions: str) -> Json:
     }
 
 
+def data_objects(prefix: str, *actions: str) -> Json:
+    return {
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": sub("${DataBucket.Arn}/" + prefix + "*"),
+    }
+
+
 def bucket_listing(prefix: str) -> Json:
     return {
         "Effect": "Allow",
@@ -99,7 +107,7 @@ class Function:
     """One Lambda function of `chalice package`'s output, by its logical id."""
 
     name: str
-    kind: str  # "api", "authorizer", "stream" or "schedule"
+    kind: str  # "api", "authorizer", "stream", "schedule" or "queue"
     timeout: int
     statements: list[Json] = field(default_factory=list)
     # the tables whose items the function reads or writes (the least-privilege tier
@@ -153,6 +161,9 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret", "ClientSecret"),
+            # lists: the inline list's file, and presigned uploads signed with this role
+            data_objects("uploads/", "s3:PutObject", "s3:DeleteObject"),
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn("ImportQueue")},
             {"Effect": "Allow", "Action": sorted(SIGN_IN), "Resource": arn("UserPool")},
             SEND_EMAIL,
         ],
@@ -244,6 +255,29 @@ FUNCTIONS: tuple[Function, ...] = (
         ],
         tables=("MainTable", "AuditTable", "OpsTable"),
     ),
+    Function(
+        "ImportWorker",
+        "queue",
+        timeout=300,
+        statements=[
+            table_access("MainTable", READ + WRITE),
+            data_objects("uploads/", "s3:GetObject", "s3:DeleteObject"),
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                "Resource": arn("ImportQueue"),
+            },
+            key_access("kms:Decrypt", "kms:GenerateDataKey"),
+            secret_access("AppSecret"),  # the rows' match keys
+        ],
+        tables=("MainTable",),
+    ),
 )
 
 BY_NAME = {f.name: f for f in FUNCTIONS}
@@ -259,6 +293,8 @@ ENVIRONMENT: Json = {
     "AUDIT_TABLE": ref("AuditTable"),
     "KEYS_TABLE": ref("KeysTable"),
     "LOG_BUCKET": ref("LogBucket"),
+    "DATA_BUCKET": ref("DataBucket"),
+    "IMPORT_QUEUE_URL": ref("ImportQueue"),
     "LOG_GROUP_NAME": ref("AppLogGroup"),
     "USER_POOL_ID": ref("UserPool"),
     "USER_POOL_CLIENT_ID": ref("UserPoolClient"),
@@ -279,6 +315,13 @@ STREAM_EVENT = {
     "MaximumRecordAgeInSeconds": 6 * 3600,
     "ParallelizationFactor": 1,
     "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn("StreamFailureQueue")}},
+}
+
+QUEUE_EVENT = {
+    "Queue": arn("ImportQueue"),
+    "BatchSize": 1,  # a chunk is a few seconds of work on its own
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    "ScalingConfig": {"MaximumConcurrency": 10},  # chunks of one import at once, at most
 }
 
 SCHEDULE_RETRY = {
@@ -357,6 +400,8 @@ def _function(fn: Function) -> Json:
     }
     if fn.kind == "stream":
         props["Events"] = {f"{fn.name}DynamodbEventSource": {"Properties": dict(STREAM_EVENT)}}
+    if fn.kind == "queue":
+        props["Events"] = {f"{fn.name}SqsEventSource": {"Properties": dict(QUEUE_EVENT)}}
     if fn.kind == "schedule":
         # one run at a time: a run still going when the next is due is not doubled
         props["ReservedConcurrentExecutions"] = 1

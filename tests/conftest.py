@@ -147,7 +147,30 @@ def chalice_client(
 
 
 @pytest.fixture
-def api(chalice_client: Any) -> Api:
+def imports(stack: dict[str, str], chalice_client: Any) -> Any:
+    """The import queue, worked on demand (`imports.drain()`)."""
+    from tests.queues import ImportQueue
+
+    return ImportQueue(stack, chalice_client)
+
+
+@pytest.fixture
+def api(chalice_client: Any, imports: Any) -> Api:
+    """The API in this process. A list sent or deleted is imported or erased before the
+    call returns, as Lambda would do it within moments (`raw_api` leaves the queue be)."""
+    send = chalice_transport(chalice_client)
+
+    def send_and_work(method: str, path: str, headers: dict[str, str], payload: Any) -> Any:
+        reply = send(method, path, headers, payload)
+        if method in ("POST", "DELETE") and "/lists" in path:
+            imports.drain()
+        return reply
+
+    return Api(send_and_work)
+
+
+@pytest.fixture
+def raw_api(chalice_client: Any) -> Api:
     return Api(chalice_transport(chalice_client))
 
 

@@ -187,6 +187,10 @@ class Enforcer:
             pool = params.get("UserPoolId")
             resource = arn.format("cognito-idp", f"userpool/{pool}") if pool else "*"
             return [(f"cognito-idp:{op}", resource, {})]
+        if service == "sqs":
+            name = str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
+            action = op.removesuffix("Batch")  # a batch is authorized as its single form
+            return [(f"sqs:{action}", arn.format("sqs", name), {})]
         if service == "sesv2":
             sender = params.get("FromEmailAddress", "")
             identity = arn.format("ses", f"identity/{sender.rpartition('@')[2]}")
@@ -224,6 +228,8 @@ def local_stack(env: dict[str, str], region: str = REGION, account: str = ACCOUN
         **tables,
         "Stage": env.get("STAGE", "test"),
         "LogBucket": env["LOG_BUCKET"],
+        "DataBucket": env["DATA_BUCKET"],
+        "ImportQueue": env["IMPORT_QUEUE_URL"],
         "AppLogGroup": group,
         "UserPool": env["USER_POOL_ID"],
         "UserPoolClient": env["USER_POOL_CLIENT_ID"],
@@ -241,6 +247,10 @@ def local_stack(env: dict[str, str], region: str = REGION, account: str = ACCOUN
         attrs[(queue, "Arn")] = f"arn:aws:sqs:{region}:{account}:{queue}"
     attrs[("AppKey", "Arn")] = key_arn
     attrs[("LogBucket", "Arn")] = f"arn:aws:s3:::{env['LOG_BUCKET']}"
+    attrs[("DataBucket", "Arn")] = f"arn:aws:s3:::{env['DATA_BUCKET']}"
+    import_queue = env["IMPORT_QUEUE_URL"].rstrip("/").rsplit("/", 1)[1]
+    attrs[("ImportQueue", "Arn")] = f"arn:aws:sqs:{region}:{account}:{import_queue}"
+    attrs[("ImportQueue", "QueueName")] = import_queue
     attrs[("AppLogGroup", "Arn")] = f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
     attrs[("UserPool", "Arn")] = (
         f"arn:aws:cognito-idp:{region}:{account}:userpool/{env['USER_POOL_ID']}"

@@ -223,6 +223,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/lists", {"name": "L", "rows": [{"external_id": "9"}]}),
         _admin_route(201),
     ),
+    ("POST", "/campaigns/{cid}/lists/uploads"): (
+        lambda w: (f"/campaigns/{w.cid}/lists/uploads", {"name": "Statewide"}),
+        _admin_route(201),
+    ),
     ("GET", "/campaigns/{cid}/lists"): (
         lambda w: (f"/campaigns/{w.cid}/lists", None),
         _admin_route(200, staff=200),

@@ -103,4 +103,10 @@ def test_every_alarm_on_the_apps_namespace_watches_a_metric_it_writes():
         assert props["Dimensions"] == [{"Name": "service", "Value": observability.SERVICE}], name
     unwatched = set(observability.METRICS) - watched
     # counts of normal work, for dashboards
-    assert unwatched == {"CrmSynced", "CrmSkipped", "CampaignErased"}
+    assert unwatched == {
+        "CrmSynced",
+        "CrmSkipped",
+        "CampaignErased",
+        "ListsImported",
+        "ListsErased",
+    }

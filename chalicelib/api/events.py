@@ -144,3 +144,30 @@ def campaign_erasure(event: Any) -> None:
     remaining = context.get_remaining_time_in_millis() / 1000 if context else 900.0
     # stop taking pages a minute before Lambda's limit (a quarter of a short one)
     deletion.run_due(deadline=time.monotonic() + remaining - min(60.0, remaining / 4))
+
+
+# As the stream's: the real ARN is the template's (`infra/` points the event source at it).
+IMPORT_QUEUE_ARN = os.environ.get(
+    "IMPORT_QUEUE_ARN", "arn:aws:sqs:us-east-1:000000000000:vo-imports-placeholder"
+)
+
+
+@bp.on_sqs_message(queue_arn=IMPORT_QUEUE_ARN, batch_size=1)
+def import_worker(event: Any) -> dict[str, Any]:
+    """The import queue: a file arrived (plan it), a chunk of rows to import, or a page of
+    a list's rows to erase. A message that fails alone is delivered again (up to five
+    times: the last failure fails its list)."""
+    from chalicelib.logic import imports
+
+    raw = event.to_dict() if hasattr(event, "to_dict") else event
+    failures = []
+    for record in raw.get("Records", []):
+        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            imports.handle(record["body"], receives)
+        except Exception:
+            logger.exception("import message failed", extra={"message_id": record["messageId"]})
+            failures.append({"itemIdentifier": record["messageId"]})
+    if failures:
+        count("ImportMessageFailures", len(failures))
+    return {"batchItemFailures": failures}

@@ -16,30 +16,65 @@ from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
     from chalicelib.domain import VoterList
-    from chalicelib.logic import lists
+    from chalicelib.logic import imports, lists
     from chalicelib.logic.principal import Principal
 else:
+    imports = lazy("chalicelib.logic.imports")
     lists = lazy("chalicelib.logic.lists")
 
 bp = Blueprint(__name__)
 
 
-def _list(voter_list: VoterList) -> dict[str, Any]:
-    return {
+def _list(voter_list: VoterList, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "list_id": voter_list.list_id,
         "campaign_id": voter_list.campaign_id,
         "name": voter_list.name,
-        "row_count": voter_list.row_count,
-        "rejected_count": voter_list.rejected_count,
-        "status": voter_list.status,
+        "provider": voter_list.provider,
+        "state": voter_list.status,
+        "rows_total": voter_list.rows_total,
+        "rows_imported": voter_list.row_count,
+        "rows_rejected": voter_list.rejected_count,
         "created_at": voter_list.created_at,
         "created_by": voter_list.created_by,
-        "provider": voter_list.provider,
+        # the names of before the import pipeline, kept for the clients that read them
+        "status": voter_list.status,
+        "row_count": voter_list.row_count,
+        "rejected_count": voter_list.rejected_count,
     }
+    if voter_list.failure:
+        body["failure"] = voter_list.failure
+    if errors is not None:
+        body["errors"] = errors
+    return body
 
 
 # Lambda takes requests of 6 MB at most; a list inline stays well under that
 MAX_LIST_BYTES = 5 * 1024 * 1024
+
+
+@route(
+    bp,
+    "/campaigns/{cid}/lists/uploads",
+    methods=["POST"],
+    idempotent=True,
+    body="UploadIn",
+    status=201,
+    response="ListUpload",
+)
+def start_upload(principal: Principal, cid: str) -> Response:
+    from chalicelib.api import schemas
+
+    body = parse(schemas.UploadIn, json_body(bp.current_request))
+    upload = imports.start_upload(principal, cid, body.name, body.provider)
+    return Response(
+        body={
+            **_list(upload.voter_list),
+            "upload_url": upload.upload_url,
+            "expires_at": upload.expires_at,
+        },
+        status_code=201,
+    )
 
 
 @route(
@@ -53,6 +88,7 @@ MAX_LIST_BYTES = 5 * 1024 * 1024
     response="VoterList",
 )
 def upload_list(principal: Principal, cid: str) -> Response:
+    """A small list inline: checked at once, imported by the same pipeline as uploads."""
     from chalicelib.api import schemas
 
     request = bp.current_request
@@ -67,16 +103,19 @@ def upload_list(principal: Principal, cid: str) -> Response:
         if len(raw) > MAX_LIST_BYTES:
             raise InvalidInput("body", f"is larger than {MAX_LIST_BYTES} bytes")
         provider = query_param(request, "provider")
-        count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
-        result = lists.upload_list(principal, cid, name, count, rows, provider)
+        _count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
+        result = imports.inline_upload(principal, cid, name, list(rows), provider)
     else:
         body = parse(schemas.ListIn, json_body(request, max_bytes=MAX_LIST_BYTES))
-        result = lists.upload_list(
-            principal, cid, body.name, len(body.rows), body.rows, body.provider
-        )
+        result = imports.inline_upload(principal, cid, body.name, body.rows, body.provider)
     return Response(
         body={
             **_list(result.voter_list),
+            "state": "importing",
+            "status": "importing",
+            "row_count": result.row_count,
+            "rejected_count": result.rejected_count,
+            "rows_rejected": result.rejected_count,
             "warnings_count": result.warnings_count,
             "problems": result.problems,
         },
@@ -93,10 +132,11 @@ def list_lists(principal: Principal, cid: str) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/lists/{lid}", methods=["GET"], response="VoterList")
 def get_list(principal: Principal, cid: str, lid: str) -> dict[str, Any]:
-    return _list(lists.get_list(principal, cid, lid))
+    voter_list, errors = lists.get_list(principal, cid, lid)
+    return _list(voter_list, errors)
 
 
 @route(bp, "/campaigns/{cid}/lists/{lid}", methods=["DELETE"], status=204)
 def delete_list(principal: Principal, cid: str, lid: str) -> Response:
-    lists.delete_list(principal, cid, lid)
+    imports.delete_list(principal, cid, lid)
     return Response(body="", status_code=204)

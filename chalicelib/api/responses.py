@@ -162,12 +162,30 @@ class Action(_Out):
     deleted_at: str | None = None
 
 
+class ListError(_Out):
+    row: int
+    field: str
+    message: str
+
+
 class VoterList(_Out):
     list_id: str
     campaign_id: str
     name: str
-    status: str
     provider: str | None
+    state: str  # waiting_upload | importing | ready | failed | deleting
+    rows_total: int | None
+    rows_imported: int
+    rows_rejected: int
+    created_at: str
+    created_by: str
+    errors: list[ListError] | None = None
+    status: str
+
+
+class ListUpload(VoterList):
+    upload_url: str
+    expires_at: str
 
 
 class FiledReport(_Out):

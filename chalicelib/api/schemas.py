@@ -214,6 +214,11 @@ class ListIn(_In):
     provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
 
 
+class UploadIn(_In):
+    name: Name
+    provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
+
+
 class AnswerIn(_In):
     question_id: Id
     response_id: Id

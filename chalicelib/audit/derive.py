@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "list": ("list_id", frozenset({"name", "status", "row_count", "rejected_count", "provider"})),
     "list_row": ("row_id", frozenset()),
     "list_key": ("row_id", frozenset()),
+    "list_error": ("row", frozenset()),
     "report": ("report_id", frozenset({"action_id", "result", "external_provider"})),
     "integration": ("provider", frozenset({"provider", "configured_at", "paused_at"})),
     "sync": ("report_id", frozenset({"provider", "state", "attempts", "retryable"})),
@@ -48,12 +49,17 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
 # (each read is its own `staff.access` record), an erasure's progress (its receipt and
 # `campaign.erased` record tell it whole).
 QUIET = {
+    # an import's progress: its list's records name each state, with the counts
+    "list": frozenset(
+        {"row_count", "rejected_count", "rows_total", "chunks_total", "done_chunks", "erased_parts"}
+    ),
     "staff_grant": frozenset({"accesses"}),
     "deletion": frozenset(
         {"runner", "lease_until", "started_at", "notify", "reminded", "skipped_grace"}
     ),
 }
 USER_SCOPED = {"user", "totp", "contact"}
+BULK = {"list_row", "list_key", "list_error"}  # written and erased by the thousand
 
 
 class UnknownRecord(ValueError):
@@ -133,6 +139,8 @@ def _event(
         return f"sync.{new.get('state')}"
     if kind == "staff_grant":
         return "staff.grant_ended" if new.get("revoked_at") else "staff.grant_issued"
+    if kind == "list" and "status" in fields:
+        return f"list.{new.get('status')}"
     if kind == "deletion":
         return f"campaign.deletion_{new.get('state')}"
     return f"{kind}.updated"
@@ -150,6 +158,8 @@ def derive(record: dict[str, Any]) -> AuditRecord | None:
     kind = item.get("entity")
     if kind not in KINDS:
         raise UnknownRecord(f"an item of unknown kind {kind!r}")
+    if kind in BULK:
+        return None  # one record per import or erasure, on its list: not one per row
     if kind == "erasure_chunk" or (kind == "deletion" and new.get("state") in ("erasing", "done")):
         return None  # an erasure under way: its receipt and operators' record tell it
     fields = _changed(old, new)
@@ -170,6 +180,10 @@ def derive(record: dict[str, Any]) -> AuditRecord | None:
     for name in fields:
         if name in shown and name in new:
             values[name] = _jsonable(new[name])
+    if kind == "list" and "status" in fields:  # the import's (or erasure's) summary
+        for name in ("rows_total", "row_count", "rejected_count"):
+            if name in new:
+                values[name] = _jsonable(new[name])
     campaign_id = None if kind in USER_SCOPED else item.get("campaign_id")
     user_id = item.get("user_id") if kind in USER_SCOPED else None
     if kind == "campaign":

@@ -247,11 +247,16 @@ class ListModel(MainModel):
     campaign_id = UnicodeAttribute()
     list_id = UnicodeAttribute()
     name = UnicodeAttribute()
-    row_count = NumberAttribute(default=0)
-    rejected_count = NumberAttribute(default=0)
+    row_count = NumberAttribute(default=0)  # rows imported so far
+    rejected_count = NumberAttribute(default=0)  # rows refused so far
     created_by = UnicodeAttribute()
-    status = UnicodeAttribute()
+    status = UnicodeAttribute()  # waiting_upload | importing | ready | failed | deleting
     provider = UnicodeAttribute(null=True)
+    rows_total = NumberAttribute(null=True)  # data rows in the file, once it is planned
+    chunks_total = NumberAttribute(null=True)
+    done_chunks = UnicodeSetAttribute(null=True)  # chunks counted (a redelivery counts once)
+    failure = UnicodeAttribute(null=True)  # why the import failed
+    erased_parts = UnicodeSetAttribute(null=True)  # parts of its rows erased (failed, deleted)
 
 
 class ListRowModel(MainModel):
@@ -266,6 +271,19 @@ class ListRowModel(MainModel):
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     provider = UnicodeAttribute(null=True)
+
+
+class ListErrorModel(MainModel):
+    """A row the import refused or stored without a value (LIST#<lid> / ERROR#<row>#<field>)."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    row = NumberAttribute()
+    field = UnicodeAttribute()
+    message = UnicodeAttribute()
+    stored = BooleanAttribute(default=False)
 
 
 class ListKeyModel(MainModel):
@@ -472,6 +490,7 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     ListModel,
     ListRowModel,
     ListKeyModel,
+    ListErrorModel,
     ReportModel,
     IntegrationModel,
     SyncModel,

@@ -16,6 +16,12 @@ class VoterList:
     created_at: str
     created_by: str
     provider: str | None = None  # whose ids the list carries; None: every CRM the campaign uses
+    rows_total: int | None = None  # known once the file is read
+    failure: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
 
 
 @dataclass(frozen=True)

@@ -18,30 +18,20 @@ from typing import Any
 from chalicelib.auth.policy import Permission
 from chalicelib.config import app_secret
 from chalicelib.dal import lists as lists_dal
-from chalicelib.dal.common import new_id
 from chalicelib.dal.lists import RowToStore
-from chalicelib.domain import PROVIDERS, ListRow, Page, VoterList
+from chalicelib.domain import ListRow, Page, VoterList
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching, normalize
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 
-MAX_ROWS = 50_000
 MAX_REPORTED_PROBLEMS = 100
 FIELDS = ("external_id", "first_name", "last_name", "phone", "email")
 _TEXT_LIMIT = 200
 
 
 @dataclass
-class UploadResult:
-    voter_list: VoterList
-    rejected_count: int = 0
-    warnings_count: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Tally:
+class Tally:
     stored: int = 0
     rejected: int = 0
     warnings: int = 0
@@ -84,7 +74,7 @@ def split_list_row_id(value: str) -> tuple[str, str]:
     return list_id, row_id
 
 
-def _text(raw: Any, field_name: str, number: int, tally: _Tally) -> str | None:
+def _text(raw: Any, field_name: str, number: int, tally: Tally) -> str | None:
     if raw is None:
         return None
     if isinstance(raw, int | float) and not isinstance(raw, bool) and field_name == "external_id":
@@ -99,10 +89,12 @@ def _text(raw: Any, field_name: str, number: int, tally: _Tally) -> str | None:
     return value or None
 
 
-def _rows(
-    campaign_id: str, list_id: str, raw_rows: Iterable[Any], tally: _Tally
+def checked_rows(
+    campaign_id: str, list_id: str, raw_rows: Iterable[Any], tally: Tally, first: int = 1
 ) -> Iterator[RowToStore]:
-    for number, raw in enumerate(raw_rows, start=1):
+    """The rows to store, checked and normalised; what is wrong goes to `tally`, by row
+    number (`first` is the first row's)."""
+    for number, raw in enumerate(raw_rows, start=first):
         if not isinstance(raw, dict):
             tally.problem(number, "row", "must be an object", stored=False)
             continue
@@ -140,7 +132,8 @@ def _rows(
 
 
 def csv_rows(raw: bytes) -> tuple[int, Iterator[dict[str, Any]]]:
-    """(number of data rows, the rows as dicts) of a CSV body with a header row.
+    """(number of data rows, the rows as dicts) of a CSV body with a header row (lists sent
+    inline as `text/csv`).
 
     Counting reads the body once without keeping rows; the rows are then parsed a
     second time, lazily, as they are written.
@@ -165,68 +158,20 @@ def csv_rows(raw: bytes) -> tuple[int, Iterator[dict[str, Any]]]:
     return count, rows()
 
 
-def upload_list(
-    principal: Principal,
-    campaign_id: str,
-    name: str,
-    row_count: int,
-    raw_rows: Iterable[Any],
-    provider: str | None = None,
-) -> UploadResult:
-    """Store a list. `provider` names the CRM whose ids it carries; without one, its ids
-    are taken to be the campaign's ids in every CRM the campaign syncs to."""
-    require(principal, campaign_id, Permission.MANAGE_LISTS)
-    if provider is not None and provider not in PROVIDERS:
-        raise InvalidInput("provider", f"must be one of {', '.join(PROVIDERS)}")
-    if row_count > MAX_ROWS:
-        raise InvalidInput("rows", f"at most {MAX_ROWS} rows a list")
-    if row_count == 0:
-        raise InvalidInput("rows", "the list has no rows")
-    list_id = new_id()
-    lists_dal.create_list(campaign_id, list_id, name, principal.user_id, provider)
-    tally = _Tally()
-    lists_dal.store_rows(
-        campaign_id,
-        list_id,
-        _rows(campaign_id, list_id, raw_rows, tally),
-        principal.user_id,
-        provider,
-    )
-    voter_list = lists_dal.finish_list(
-        campaign_id,
-        list_id,
-        row_count=tally.stored,
-        rejected_count=tally.rejected,
-        actor=principal.user_id,
-    )
-    return UploadResult(voter_list, tally.rejected, tally.warnings, tally.problems)
-
-
 def list_lists(principal: Principal, campaign_id: str, *, limit: int, cursor: str | None) -> Page:
     require(principal, campaign_id, Permission.VIEW_LISTS)
     return lists_dal.list_lists(campaign_id, limit=limit, cursor=cursor)
 
 
-def get_list(principal: Principal, campaign_id: str, list_id: str) -> VoterList:
+def get_list(
+    principal: Principal, campaign_id: str, list_id: str
+) -> tuple[VoterList, list[dict[str, Any]]]:
+    """The list and the first 100 problems of its rows, by row number."""
     require(principal, campaign_id, Permission.VIEW_LISTS)
     found = lists_dal.get_list(campaign_id, list_id)
     if found is None:
         raise NotFound("no such list")
-    return found
-
-
-def delete_list(principal: Principal, campaign_id: str, list_id: str) -> None:
-    require(principal, campaign_id, Permission.MANAGE_LISTS)
-    if lists_dal.get_list(campaign_id, list_id) is None:
-        raise NotFound("no such list")
-    row_keys = (
-        (
-            row.row_id,
-            matching.keys_for([row.phone] if row.phone else [], [row.email] if row.email else []),
-        )
-        for row in lists_dal.rows_of(list_id)
-    )
-    lists_dal.delete_list(campaign_id, list_id, row_keys, principal.user_id)
+    return found, lists_dal.list_errors(list_id, MAX_REPORTED_PROBLEMS)
 
 
 def find_row(campaign_id: str, value: str) -> ListRow:

@@ -43,5 +43,5 @@ def match_for(campaign_id: str, contact: Contact) -> lists_dal.ListMatch | None:
 
     Every key is looked up whether or not an earlier one matched, so the time a report
     takes does not tell its filer whether, or by which key, their contact matched."""
-    found = [lists_dal.match_for_key(campaign_id, key) for key in contact.keys]
+    found = lists_dal.matches_for_keys(campaign_id, list(contact.keys))
     return next((match for match in found if match is not None), None)

@@ -30,6 +30,7 @@ DUMMY_SETTINGS = {
     "USER_POOL_CLIENT_ID": "ddbtest-client",
     "USER_POOL_CLIENT_SECRET": "ddbtest-client-secret",
     "KMS_KEY_ID": "ddbtest-key",
+    "IMPORT_QUEUE_URL": "http://127.0.0.1:1/000000000000/unused",
     "APP_SECRET": "ddbtest-app-secret-that-is-long-enough-0123456789",
     # the secrets are the values above, not ones in Secrets Manager (which an emulator's
     # stack earlier in this process may have named)

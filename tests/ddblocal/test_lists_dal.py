@@ -24,7 +24,7 @@ def _store(list_id: str, provider: str | None, rows: dict[str, list[str]]) -> No
         for n, (external_id, keys) in enumerate(rows.items(), start=1)
     ]
     lists.store_rows("c1", list_id, iter(to_store), "admin", provider)
-    lists.finish_list("c1", list_id, row_count=len(rows), rejected_count=0, actor="admin")
+    lists.mark_ready("c1", list_id)
 
 
 def test_rows_and_match_keys_carry_the_lists_provider(ddb: Tables) -> None:
@@ -45,13 +45,28 @@ def test_rows_and_match_keys_carry_the_lists_provider(ddb: Tables) -> None:
     )
 
 
-def test_deleting_a_list_erases_its_rows_and_keys(ddb: Tables) -> None:
-    _store("gone", "van", {"1001": ["key-a"], "1002": ["key-b", "key-c"]})
-    _store("kept", "van", {"1003": ["key-d"]})
-    lists.delete_list("c1", "gone", [("000001", ["key-a"]), ("000002", ["key-b", "key-c"])], "x")
+def test_only_a_ready_list_matches(ddb: Tables) -> None:
+    _store("ready", "van", {"1001": ["key-a"]})
+    lists.create_list("c1", "loading", "Loading", "admin", "van")
+    lists.store_rows(
+        "c1", "loading", iter([lists.RowToStore(_row("loading", 1, "2001"), ["key-b"])]), "a", "van"
+    )
+    assert lists.match_for_key("c1", "key-a") == lists.ListMatch("1001", "ready", "000001", "van")
+    assert lists.match_for_key("c1", "key-b") is None  # still importing
+    lists.mark_ready("c1", "loading")
+    assert lists.match_for_key("c1", "key-b") == lists.ListMatch("2001", "loading", "000001", "van")
+    lists.mark_deleting("c1", "ready", "admin")
+    assert lists.match_for_key("c1", "key-a") is None  # stops matching at once
 
-    left = {(item["pk"], item["sk"]) for item in ddb.main.scan(ConsistentRead=True)["Items"]}
-    assert not [key for key in left if "gone" in key[0] or key[1].startswith("gone")]
-    assert ("LKEY#c1#key-d", "kept#000001") in left
-    assert lists.get_list("c1", "gone") is None
-    assert lists.match_for_key("c1", "key-b") is None
+
+def test_a_chunk_counts_once_and_the_last_makes_the_list_ready(ddb: Tables) -> None:
+    lists.create_list("c1", "big", "Big", "admin", None, status="waiting_upload")
+    assert lists.start_import("c1", "big", rows_total=5, chunks_total=2)
+    assert not lists.start_import("c1", "big", rows_total=5, chunks_total=2)  # redelivered
+    first = lists.chunk_done("c1", "big", 0, imported=3, rejected=0)
+    assert first is not None and first.status == "importing"
+    assert lists.chunk_done("c1", "big", 0, imported=3, rejected=0) is None  # counted once
+    last = lists.chunk_done("c1", "big", 1, imported=1, rejected=1)
+    assert last is not None and last.status == "ready"
+    done = lists.get_list("c1", "big")
+    assert done is not None and (done.row_count, done.rejected_count) == (4, 1)

@@ -104,6 +104,7 @@ NOT_FROM_THE_STACK = {
     "CRM_READ_TIMEOUT": "a tuning default",
     "AUTO_CONFIRM_SIGNUP": "set per stage in .chalice/config.json",
     "MAIN_TABLE_STREAM_ARN": "read only by `chalice package`; the template sets the stream",
+    "IMPORT_QUEUE_ARN": "read only by `chalice package`; the template sets the queue",
     "OUTBOX_PATH": "the local stack's stand-in for e-mail",
 }
 SECRETS = {"APP_SECRET", "USER_POOL_CLIENT_SECRET"}
@@ -156,6 +157,8 @@ def test_a_function_starts_with_exactly_its_template_environment(packaged, monke
         "AuditTable": "vo-prod-audit",
         "KeysTable": "vo-prod-keys",
         "LogBucket": "vo-prod-logs-acct",
+        "DataBucket": "vo-prod-data-acct",
+        "ImportQueue": "https://sqs.us-east-1.amazonaws.com/1/vo-prod-imports",
         "AppLogGroup": "/aws/lambda/vo-prod",
         "UserPool": "us-east-1_pool",
         "UserPoolClient": "client-id",
@@ -183,6 +186,10 @@ def test_a_function_starts_with_exactly_its_template_environment(packaged, monke
             "vo-prod-sessions",
             "vo-prod-ops",
             "vo-prod-audit",
+        ), name
+        assert (s.data_bucket, s.import_queue_url) == (
+            "vo-prod-data-acct",
+            "https://sqs.us-east-1.amazonaws.com/1/vo-prod-imports",
         ), name
         assert (s.log_bucket, s.log_group_name, s.user_pool_id, s.kms_key_id) == (
             "vo-prod-logs-acct",
