@@ -17,10 +17,11 @@ class ImportQueue:
         name = self.url.rstrip("/").rsplit("/", 1)[1]
         self.arn = f"arn:aws:sqs:{env['AWS_DEFAULT_REGION']}:123456789012:{name}"
 
-    def receive(self) -> list[dict[str, Any]]:
+    def receive(self, most: int = 10) -> list[dict[str, Any]]:
+        """Up to `most` messages, now invisible to others for the visibility timeout."""
         out = self._sqs.receive_message(
             QueueUrl=self.url,
-            MaxNumberOfMessages=10,
+            MaxNumberOfMessages=most,
             AttributeNames=["ApproximateReceiveCount"],
             WaitTimeSeconds=0,
         )
