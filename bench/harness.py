@@ -49,6 +49,7 @@ def on_dynamodb_local(stage: str = "bench") -> Iterator[dict[str, str]]:
     from devstack.stack import Emulator, apply, base_environment, create_tables, provision
 
     emulator = Emulator.start()
+    emulator.reset()  # moto's state is the process's: a second run starts empty too
     try:
         with ddblocal.running() as server:
             env = base_environment(emulator.endpoint, stage=stage)
