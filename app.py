@@ -18,6 +18,7 @@ from chalicelib.api import (
     me,
     privacy,
     reports,
+    work,
 )
 from chalicelib.api.http import http_middleware
 from chalicelib.observability import flushing_metrics
@@ -38,6 +39,7 @@ for blueprint in (
     integrations.bp,
     audit.bp,
     privacy.bp,
+    work.bp,
     events.bp,
 ):
     app.register_blueprint(blueprint)

@@ -3,7 +3,8 @@
 Starts moto in this process, creates the tables, bucket, log group, KMS key and
 user pool, serves the API (PORT, default 8000), feeds the main table's stream to
 the stream handlers and the import queue to its worker, runs the scheduled handlers,
-seeds demo data and prints how to sign in. Ctrl-C or SIGTERM stops all of it; everything runs in this one process.
+seeds demo data and prints how to sign in. Ctrl-C or SIGTERM stops all of it; everything
+runs in this one process.
 """
 
 from __future__ import annotations

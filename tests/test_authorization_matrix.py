@@ -227,6 +227,24 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/lists/uploads", {"name": "Statewide"}),
         _admin_route(201),
     ),
+    ("POST", "/campaigns/{cid}/actions/{aid}/assignments"): (
+        lambda w: (
+            f"/campaigns/{w.cid}/actions/{w.fresh_action()}/assignments",
+            {"user_id": w.target.user_id, "list_id": w.list_id, "count": 1},
+        ),
+        _admin_route(201),
+    ),
+    ("DELETE", "/campaigns/{cid}/actions/{aid}/assignments/{uid}"): (
+        lambda w: (
+            f"/campaigns/{w.cid}/actions/{w.fresh_action()}/assignments/{w.target.user_id}",
+            None,
+        ),
+        _admin_route(204),
+    ),
+    ("GET", "/campaigns/{cid}/me/assignments"): (
+        lambda w: (f"/campaigns/{w.cid}/me/assignments", None),
+        _member_route(200, staff=403),
+    ),
     ("GET", "/campaigns/{cid}/lists"): (
         lambda w: (f"/campaigns/{w.cid}/lists", None),
         _admin_route(200, staff=200),

@@ -235,6 +235,20 @@ class AuditEntry(_Out):
     fields: list[str]
 
 
+class Assigned(_Out):
+    assigned: int
+
+
+class Assignment(_Out):
+    list_row_id: str
+    action_id: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    email: str | None
+    reported: bool
+
+
 class StaffGrant(_Out):
     grant_id: str
     staff_user_id: str

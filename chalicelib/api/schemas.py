@@ -214,6 +214,12 @@ class ListIn(_In):
     provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
 
 
+class AssignIn(_In):
+    user_id: Id
+    list_id: Id
+    count: int = Field(ge=1, le=1000)
+
+
 class UploadIn(_In):
     name: Name
     provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)

@@ -44,6 +44,9 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "deletion": ("campaign_id", frozenset({"state", "scheduled_for", "cancelled_at"})),
     "erasure_chunk": ("name", frozenset()),
+    "assignment": ("row_id", frozenset()),
+    "assign_cursor": ("campaign_id", frozenset()),
+    "assign_pool": ("campaign_id", frozenset()),
 }
 # Changes that are bookkeeping of something recorded otherwise: a grant's read counter
 # (each read is its own `staff.access` record), an erasure's progress (its receipt and
@@ -59,7 +62,9 @@ QUIET = {
     ),
 }
 USER_SCOPED = {"user", "totp", "contact"}
-BULK = {"list_row", "list_key", "list_error"}  # written and erased by the thousand
+# written and erased by the thousand: their batch's record tells them (an import's list
+# states, `assignment.created` / `assignment.returned`, an erasure's receipt)
+BULK = {"list_row", "list_key", "list_error", "assignment", "assign_cursor", "assign_pool"}
 
 
 class UnknownRecord(ValueError):

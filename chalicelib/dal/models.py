@@ -348,6 +348,46 @@ class SyncModel(MainModel):
     claimed_until = UnicodeAttribute(null=True)
 
 
+class AssignmentModel(MainModel):
+    """A list row handed to a volunteer for an action (CAMPAIGN#<cid> /
+    ASSIGN#<aid>#<lid>#<row>; gsi1 ASSIGNEE#<cid>#<uid> / <aid>#<lid>#<row>). The row's
+    name and numbers are copied in, so the volunteer's page is one query."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    action_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    row_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    reported = BooleanAttribute(default=False)
+
+
+class AssignCursorModel(MainModel):
+    """How far through a list an action's assignments have gone (CAMPAIGN#<cid> /
+    ASSIGNCURSOR#<aid>#<lid>); rows given back wait as ASSIGNPOOL#<aid>#<lid>#<row> items."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    last_row = UnicodeAttribute(default="")
+
+
+class AssignPoolModel(MainModel):
+    """A row given back, waiting to be assigned again (ASSIGNPOOL#<aid>#<lid>#<row>)."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+
+
 class GrantModel(MainModel):
     """A staff member's time-boxed grant to read one campaign (sk GRANT#<time-ordered id>)."""
 
@@ -495,6 +535,9 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     IntegrationModel,
     SyncModel,
     GrantModel,
+    AssignmentModel,
+    AssignCursorModel,
+    AssignPoolModel,
     DeletionModel,
     ErasureChunkModel,
 )

@@ -18,6 +18,7 @@ from chalicelib.domain import Action, Page, Report
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logic import lists, matching, throttle
 from chalicelib.logic.access import require
+from chalicelib.logic.assignments import assigned_to
 from chalicelib.logic.principal import Principal
 
 
@@ -56,6 +57,7 @@ def file_report(
         raise InvalidInput("contact_id", "give exactly one of contact_id and list_row_id")
     responses = _checked_responses(action, fields.get("responses") or [])
 
+    assignment = None
     if contact_id is not None:
         contact = contacts_dal.get_contact(principal.user_id, contact_id)
         if contact is None:
@@ -68,10 +70,12 @@ def file_report(
             else (None, None, None)
         )
     else:
+        assignment = None
         if not access.is_admin:
-            # a volunteer may name only rows assigned to them, and none is yet: any other
+            # a volunteer may name only rows assigned to them for this action: any other
             # row is absent to them, whether or not it exists
-            raise NotFound("no such list row")
+            list_id, row_id = lists.split_list_row_id(str(list_row_id))
+            assignment = assigned_to(principal, campaign_id, action_id, list_id, row_id)
         row = lists.find_row(campaign_id, str(list_row_id))
         name = " ".join(p for p in (row.first_name, row.last_name) if p)
         external_id, provider, source_row = row.external_id, row.provider, str(list_row_id)
@@ -92,7 +96,12 @@ def file_report(
         notes=fields.get("notes"),
         created_at=now_iso(),
     )
-    return reports_dal.create_report(report)
+    filed = reports_dal.create_report(report)
+    if list_row_id is not None and assignment is not None:
+        from chalicelib.dal import assignments as assignments_dal
+
+        assignments_dal.mark_reported(campaign_id, action_id, assignment.list_id, assignment.row_id)
+    return filed
 
 
 def list_reports(principal: Principal, campaign_id: str, *, limit: int, cursor: str | None) -> Page:
