@@ -180,7 +180,11 @@ FUNCTIONS: tuple[Function, ...] = (
         "CrmSyncConsumer",
         "stream",
         timeout=120,
-        statements=CRM_SYNC,
+        statements=[
+            *CRM_SYNC,
+            # volunteers' targets to recompute when their contacts change or they join
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn("ImportQueue")},
+        ],
         tables=("MainTable", "OpsTable"),
     ),
     Function(

@@ -241,6 +241,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         ),
         _admin_route(204),
     ),
+    ("GET", "/campaigns/{cid}/me/targets"): (
+        lambda w: (f"/campaigns/{w.cid}/me/targets", None),
+        _member_route(200, staff=403),
+    ),
     ("GET", "/campaigns/{cid}/me/assignments"): (
         lambda w: (f"/campaigns/{w.cid}/me/assignments", None),
         _member_route(200, staff=403),

@@ -65,17 +65,37 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.logic import sync
 
     new_reports: list[Report] = []
+    contacts_changed: set[str] = set()  # volunteers whose targets to recompute
+    joined: set[tuple[str, str]] = set()
 
     def record_report(record: dict[str, Any]) -> None:
+        image = record.get("dynamodb", {})
+        entity = (image.get("NewImage") or image.get("OldImage") or {}).get("entity", {})
+        kind = entity.get("S") if isinstance(entity, dict) else None
+        if kind == "contact":
+            contacts_changed.add(str(image["Keys"]["pk"]["S"]).removeprefix("USER#"))
+            return
         if record.get("eventName") != "INSERT":
             return
-        report = report_from_image(record.get("dynamodb", {}).get("NewImage", {}))
+        if kind == "member":
+            new = image.get("NewImage", {})
+            joined.add((new["campaign_id"]["S"], new["user_id"]["S"]))
+            return
+        report = report_from_image(image.get("NewImage", {}))
         if report is not None:
             sync.open_records(report)
             new_reports.append(report)
 
     result = process_batch(event, record_report)
     sync.first_attempts(new_reports)  # failures are kept on the sync records, not the batch
+    if contacts_changed or joined:
+        from chalicelib.dal import campaigns
+        from chalicelib.logic import work_queue
+
+        pairs = set(joined)
+        for user_id in contacts_changed:
+            pairs |= {(m.campaign_id, user_id) for m in campaigns.list_user_memberships(user_id)}
+        work_queue.refresh_targets(pairs)  # a failure here fails the batch: sent again
     return result
 
 

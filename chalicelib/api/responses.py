@@ -249,6 +249,14 @@ class Assignment(_Out):
     reported: bool
 
 
+class Target(_Out):
+    contact_id: str
+    name: str
+    phones: list[str]
+    emails: list[str]
+    reported: bool
+
+
 class StaffGrant(_Out):
     grant_id: str
     staff_user_id: str

@@ -11,11 +11,12 @@ from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
     from chalicelib.dal.assignments import Assignment
-    from chalicelib.logic import assignments, lists
+    from chalicelib.logic import assignments, lists, targets
     from chalicelib.logic.principal import Principal
 else:
     assignments = lazy("chalicelib.logic.assignments")
     lists = lazy("chalicelib.logic.lists")
+    targets = lazy("chalicelib.logic.targets")
 
 bp = Blueprint(__name__)
 
@@ -61,3 +62,11 @@ def my_assignments(principal: Principal, cid: str) -> dict[str, Any]:
     limit, cursor = page_params(bp.current_request)
     page = assignments.mine(principal, cid, limit=limit, cursor=cursor)
     return page_body([assignment_body(a) for a in page.items], page.next_cursor)
+
+
+@route(bp, "/campaigns/{cid}/me/targets", methods=["GET"], paged=True, response="Page[Target]")
+def my_targets(principal: Principal, cid: str) -> dict[str, Any]:
+    """The caller's own contacts that the campaign's ready lists hold."""
+    limit, cursor = page_params(bp.current_request)
+    items, next_cursor = targets.mine(principal, cid, limit=limit, cursor=cursor)
+    return page_body(items, next_cursor)

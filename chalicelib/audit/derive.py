@@ -47,6 +47,7 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "assignment": ("row_id", frozenset()),
     "assign_cursor": ("campaign_id", frozenset()),
     "assign_pool": ("campaign_id", frozenset()),
+    "target": ("contact_id", frozenset()),
 }
 # Changes that are bookkeeping of something recorded otherwise: a grant's read counter
 # (each read is its own `staff.access` record), an erasure's progress (its receipt and
@@ -64,7 +65,15 @@ QUIET = {
 USER_SCOPED = {"user", "totp", "contact"}
 # written and erased by the thousand: their batch's record tells them (an import's list
 # states, `assignment.created` / `assignment.returned`, an erasure's receipt)
-BULK = {"list_row", "list_key", "list_error", "assignment", "assign_cursor", "assign_pool"}
+BULK = {
+    "list_row",
+    "list_key",
+    "list_error",
+    "assignment",
+    "assign_cursor",
+    "assign_pool",
+    "target",  # computed in the background from a volunteer's contacts: theirs, not audited
+}
 
 
 class UnknownRecord(ValueError):

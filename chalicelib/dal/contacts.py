@@ -111,6 +111,21 @@ def get_contact(user_id: str, contact_id: str) -> Contact | None:
     return _contact(item, contacts_key(user_id))
 
 
+def get_contacts(user_id: str, contact_ids: list[str]) -> dict[str, Contact]:
+    """Several of the user's contacts by id (one BatchGetItem and the user's key)."""
+    if not contact_ids:
+        return {}
+    key = contacts_key(user_id)
+    found = {}
+    for item in ContactModel.batch_get(
+        [(_pk(user_id), f"CONTACT#{cid}") for cid in dict.fromkeys(contact_ids)]
+    ):
+        contact = _contact(item, key)
+        if contact is not None:
+            found[contact.contact_id] = contact
+    return found
+
+
 def save_contacts(
     user_id: str,
     contacts: Iterable[Contact],

@@ -380,6 +380,23 @@ class AssignCursorModel(MainModel):
     last_row = UnicodeAttribute(default="")
 
 
+class TargetModel(MainModel):
+    """One of a volunteer's own contacts that a campaign's ready lists hold, kept in the
+    volunteer's partition (USER#<uid> / TARGET#<cid>#<contact id>): no admin's route reads
+    it. gsi1 TARGETS#<cid> lets the campaign's erasure find them."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    list_ids = UnicodeSetAttribute(null=True)
+    reported = BooleanAttribute(default=False)
+
+
 class AssignPoolModel(MainModel):
     """A row given back, waiting to be assigned again (ASSIGNPOOL#<aid>#<lid>#<row>)."""
 
@@ -538,6 +555,7 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     AssignmentModel,
     AssignCursorModel,
     AssignPoolModel,
+    TargetModel,
     DeletionModel,
     ErasureChunkModel,
 )

@@ -33,6 +33,7 @@ from chalicelib.auth.policy import Permission
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import deletion as deletion_dal
 from chalicelib.dal import ops
+from chalicelib.dal import targets as targets_dal
 from chalicelib.dal.common import iso, now
 from chalicelib.domain import Deletion
 from chalicelib.errors import InvalidInput, NotFound
@@ -247,6 +248,7 @@ class _Erasure:
             ("removed_members", lambda: self._partition("REMOVED#")),
             ("grants", lambda: self._partition("GRANT#")),
             ("join_codes", self._join_codes),
+            ("targets", self._targets),
         ]
 
     def list_parts(self) -> list[tuple[str, Callable[[], list[Key]]]]:
@@ -275,6 +277,13 @@ class _Erasure:
         return [
             ("main", pk, sk, "join_code")
             for pk, sk in deletion_dal.join_code_keys(self.campaign_id, PAGE)
+        ]
+
+    def _targets(self) -> list[Key]:
+        """The campaign's targets, kept in its volunteers' own partitions."""
+        return [
+            ("main", pk, sk, "target")
+            for pk, sk in targets_dal.campaign_target_keys(self.campaign_id, PAGE)
         ]
 
     def _ops(self) -> list[Key]:

@@ -37,7 +37,7 @@ from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.common import iso, new_id, now
 from chalicelib.domain import PROVIDERS, VoterList
 from chalicelib.errors import InvalidInput
-from chalicelib.logic import matching
+from chalicelib.logic import matching, targets, work_queue
 from chalicelib.logic.access import require
 from chalicelib.logic.lists import FIELDS, Tally, checked_rows
 from chalicelib.logic.principal import Principal
@@ -168,6 +168,14 @@ def handle(body: str, receives: int = 1) -> None:
             raise
     elif kind == "erase":
         erase_part(message)
+    elif kind == "targets":
+        targets.refresh(message["cid"], message["uid"])
+    elif kind == "targets_list":  # a list became ready: every member's targets, page by page
+        members, cursor = targets.members_of(message["cid"], message.get("cursor"))
+        follow = [{"kind": "targets", "cid": message["cid"], "uid": uid} for uid in members]
+        if cursor:
+            follow.append({"kind": "targets_list", "cid": message["cid"], "cursor": cursor})
+        _send(follow)
     elif message.get("Event") == "s3:TestEvent":
         return
     else:
@@ -175,16 +183,7 @@ def handle(body: str, receives: int = 1) -> None:
 
 
 def _send(messages: list[dict[str, Any]]) -> None:
-    sqs = aws.client("sqs")
-    url = config.settings().import_queue_url
-    for start in range(0, len(messages), 10):
-        batch = messages[start : start + 10]
-        out = sqs.send_message_batch(
-            QueueUrl=url,
-            Entries=[{"Id": str(n), "MessageBody": json.dumps(m)} for n, m in enumerate(batch)],
-        )
-        if out.get("Failed"):
-            raise RuntimeError(f"{len(out['Failed'])} import messages were not sent")
+    work_queue.send(messages)
 
 
 def _key_parts(key: str) -> tuple[str, str] | None:
@@ -344,6 +343,7 @@ def import_chunk(message: dict[str, Any]) -> None:
     if after is not None and after.status == "ready":
         count("ListsImported")
         _delete_upload(message["key"])
+        _send([{"kind": "targets_list", "cid": campaign_id, "cursor": None}])
     elif after is None:
         now_list = lists_dal.get_list(campaign_id, list_id)
         if now_list is None or now_list.status in ("deleting", "failed"):

@@ -97,6 +97,10 @@ def file_report(
         created_at=now_iso(),
     )
     filed = reports_dal.create_report(report)
+    if contact_id is not None:  # made matched or not: the calls tell the filer nothing
+        from chalicelib.dal import targets as targets_dal
+
+        targets_dal.mark_reported(principal.user_id, campaign_id, contact_id)
     if list_row_id is not None and assignment is not None:
         from chalicelib.dal import assignments as assignments_dal
 
