@@ -171,7 +171,7 @@ def derive(record: dict[str, Any]) -> AuditRecord | None:
     item = new or old
     kind = item.get("entity")
     if kind not in KINDS:
-        raise UnknownRecord(f"an item of unknown kind {kind!r}")
+        raise UnknownRecord(f"an item of unknown kind {kind!r} ({stream.get('Keys')})")
     if kind in BULK:
         return None  # one record per import or erasure, on its list: not one per row
     if kind == "erasure_chunk" or (kind == "deletion" and new.get("state") in ("erasing", "done")):

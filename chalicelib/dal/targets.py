@@ -39,24 +39,26 @@ def _target(item: TargetModel) -> Target:
     )
 
 
-def put(user_id: str, campaign_id: str, contact_id: str, list_ids: set[str]) -> None:
-    """The contact is on these lists of the campaign (kept `reported` as it was)."""
+def put(
+    user_id: str, campaign_id: str, contact_id: str, list_ids: set[str], *, reported: bool
+) -> None:
+    """The contact is on these lists of the campaign (the whole item, written at once)."""
     stamp = now_iso()
-    TargetModel(f"USER#{user_id}", _sk(campaign_id, contact_id)).update(
-        actions=[
-            TargetModel.entity.set("target"),
-            TargetModel.gsi1pk.set(f"TARGETS#{campaign_id}"),
-            TargetModel.gsi1sk.set(f"{user_id}#{contact_id}"),
-            TargetModel.user_id.set(user_id),
-            TargetModel.campaign_id.set(campaign_id),
-            TargetModel.contact_id.set(contact_id),
-            TargetModel.list_ids.set(list_ids),
-            TargetModel.reported.set(TargetModel.reported | False),
-            TargetModel.created_at.set(TargetModel.created_at | stamp),
-            TargetModel.updated_at.set(stamp),
-            TargetModel.updated_by.set("targets"),
-        ]
-    )
+    TargetModel(
+        f"USER#{user_id}",
+        _sk(campaign_id, contact_id),
+        entity="target",
+        gsi1pk=f"TARGETS#{campaign_id}",
+        gsi1sk=f"{user_id}#{contact_id}",
+        user_id=user_id,
+        campaign_id=campaign_id,
+        contact_id=contact_id,
+        list_ids=list_ids,
+        reported=reported,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by="targets",
+    ).save()
 
 
 def drop(user_id: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -109,6 +111,5 @@ def contact_keys(user_id: str) -> list[tuple[str, list[str]]]:
 def campaign_target_keys(campaign_id: str, limit: int) -> list[tuple[str, str]]:
     """Up to `limit` keys of the campaign's targets (for its erasure)."""
     return [
-        (item.pk, item.sk)
-        for item in TargetModel.gsi1.query(f"TARGETS#{campaign_id}", limit=limit)
+        (item.pk, item.sk) for item in TargetModel.gsi1.query(f"TARGETS#{campaign_id}", limit=limit)
     ]

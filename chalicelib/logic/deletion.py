@@ -32,6 +32,7 @@ from chalicelib.audit import store as audit_store
 from chalicelib.auth.policy import Permission
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import deletion as deletion_dal
+from chalicelib.dal import lists as lists_dal
 from chalicelib.dal import ops
 from chalicelib.dal import targets as targets_dal
 from chalicelib.dal.common import iso, now
@@ -193,7 +194,8 @@ def erase(campaign_id: str, *, early: str | None = None, deadline: float | None 
         work.access_parts(),
         work.list_parts(),
         [("campaign", work.campaign_page)],
-        [("audit", work.audit_page)],
+        # targets once more: a refresh that began before its member left may have written
+        [("audit", work.audit_page), ("targets_again", work._targets)],
     ):
         if not work.run_parts(step):
             return Outcome(campaign_id, False)
@@ -256,6 +258,7 @@ class _Erasure:
         for list_id in deletion_dal.list_ids(self.campaign_id):
             for digit in "0123456789":
                 parts.append((f"list:{list_id}:{digit}", self._rows_of(list_id, digit)))
+            parts.append((f"list:{list_id}:errors", self._errors_of(list_id)))
         return parts
 
     def campaign_page(self) -> list[Key]:
@@ -288,6 +291,14 @@ class _Erasure:
 
     def _ops(self) -> list[Key]:
         return [("ops", pk, sk, "ops_entry") for pk, sk in ops.campaign_item_keys(self.campaign_id)]
+
+    def _errors_of(self, list_id: str) -> Callable[[], list[Key]]:
+        def page() -> list[Key]:
+            return [
+                ("main", pk, sk, "list_error") for pk, sk in lists_dal.error_keys(list_id, PAGE)
+            ]
+
+        return page
 
     def _rows_of(self, list_id: str, digit: str) -> Callable[[], list[Key]]:
         def page() -> list[Key]:

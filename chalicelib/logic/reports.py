@@ -73,8 +73,11 @@ def file_report(
         assignment = None
         if not access.is_admin:
             # a volunteer may name only rows assigned to them for this action: any other
-            # row is absent to them, whether or not it exists
-            list_id, row_id = lists.split_list_row_id(str(list_row_id))
+            # row is absent to them, whether or not it exists (or is well formed)
+            try:
+                list_id, row_id = lists.split_list_row_id(str(list_row_id))
+            except InvalidInput:
+                raise NotFound("no such list row") from None
             assignment = assigned_to(principal, campaign_id, action_id, list_id, row_id)
         row = lists.find_row(campaign_id, str(list_row_id))
         name = " ".join(p for p in (row.first_name, row.last_name) if p)

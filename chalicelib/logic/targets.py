@@ -39,17 +39,19 @@ def refresh(campaign_id: str, user_id: str) -> int:
             lists = {m.list_id for m in matches if m is not None}
             if lists:
                 found[contact_id] = lists
-    existing = set()
+    existing: dict[str, bool] = {}  # contact id -> reported
     cursor = None
     while True:
         page = targets_dal.page(user_id, campaign_id, limit=200, cursor=cursor)
-        existing |= {t.contact_id for t in page.items}
+        existing |= {t.contact_id: t.reported for t in page.items}
         cursor = page.next_cursor
         if not cursor:
             break
     for contact_id, lists in found.items():
-        targets_dal.put(user_id, campaign_id, contact_id, lists)
-    targets_dal.drop(user_id, [(campaign_id, c) for c in existing - set(found)])
+        targets_dal.put(
+            user_id, campaign_id, contact_id, lists, reported=existing.get(contact_id, False)
+        )
+    targets_dal.drop(user_id, [(campaign_id, c) for c in set(existing) - set(found)])
     return len(found)
 
 
