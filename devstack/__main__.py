@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from devstack import child
@@ -84,6 +85,11 @@ def _write_env_file(env: dict[str, str], port: int) -> str:
     return str(path.relative_to(ROOT))
 
 
+def _read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, _, value in pairs}
+
+
 def _code_command(secret: str) -> str:
     return f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
 
@@ -102,13 +108,25 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
 
-    emulator = Emulator.start(int(os.environ.get("EMULATOR_PORT", "0")))
-    env = base_environment(emulator.endpoint)
+    # EMULATOR_URL: an emulator someone else runs (it outlives this stack: a test stops
+    # the stack mid-work and starts another on the same state); DYNAMODB_URL: DynamoDB on
+    # another engine (DynamoDB Local); SETTINGS_FILE: the settings of a stack provisioned
+    # before on that emulator, used instead of provisioning again
+    external = os.environ.get("EMULATOR_URL")
+    emulator = None if external else Emulator.start(int(os.environ.get("EMULATOR_PORT", "0")))
+    env = base_environment(external or emulator.endpoint)  # type: ignore[union-attr]
+    if os.environ.get("DYNAMODB_URL"):
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = os.environ["DYNAMODB_URL"]
+        env["AWS_ENDPOINT_URL_DYNAMODBSTREAMS"] = os.environ["DYNAMODB_URL"]
     env.update({k: v for k, v in os.environ.items() if k.endswith("_API_URL")})
     outbox = ROOT / ".cache" / "devstack" / f"outbox-{port}.jsonl"
     outbox.parent.mkdir(parents=True, exist_ok=True)
     env["OUTBOX_PATH"] = str(outbox)
-    env.update(provision(env))
+    settings_file = os.environ.get("SETTINGS_FILE")
+    if settings_file and Path(settings_file).exists():
+        env.update(_read_env_file(Path(settings_file)))
+    else:
+        env.update(provision(env))
     apply(env)
     env_file = _write_env_file(env, port)
 
@@ -132,7 +150,7 @@ def main() -> int:
     elapsed = time.monotonic() - started
 
     print(f"\n{child.READY} {base} (started in {elapsed:.1f} s)", flush=True)
-    print(f"  AWS emulator: {emulator.endpoint}  (region {env['AWS_DEFAULT_REGION']})")
+    print(f"  AWS emulator: {env['AWS_ENDPOINT_URL']}  (region {env['AWS_DEFAULT_REGION']})")
     if demo:
         print("  Demo data:")
         print(f"    admin      {demo.admin_email} / {demo.password}")
@@ -153,7 +171,8 @@ def main() -> int:
     for poller in pollers:
         poller.stop()
     server.stop()
-    emulator.stop()
+    if emulator is not None:
+        emulator.stop()
     (ROOT / env_file).unlink(missing_ok=True)
     print("Stopped.", flush=True)
     return 0

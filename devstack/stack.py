@@ -249,7 +249,7 @@ def provision(env: dict[str, str]) -> dict[str, str]:
     kms = client(env, "kms")
     key_id = kms.create_key(Description="local app key")["KeyMetadata"]["KeyId"]
 
-    create_tables(env)
+    create_tables(env, env.get("AWS_ENDPOINT_URL_DYNAMODB"))
 
     s3 = client(env, "s3")
     bucket_props = resources("AWS::S3::Bucket")["LogBucket"]
@@ -312,6 +312,9 @@ def provision(env: dict[str, str]) -> dict[str, str]:
     }
 
 
+LOCAL_VISIBILITY_SECONDS = 30
+
+
 def provision_imports(env: dict[str, str]) -> str:
     """The data bucket and the import queue (with its dead-letter queue), the bucket
     telling the queue of each upload as in the template. Returns the queue's URL."""
@@ -330,7 +333,9 @@ def provision_imports(env: dict[str, str]) -> str:
     url = sqs.create_queue(
         QueueName=f"vo-{stage}-imports",
         Attributes={
-            "VisibilityTimeout": str(props["VisibilityTimeout"]),
+            # AWS: the template's (six times the worker's timeout); locally a message a
+            # stopped stack was working on comes back within half a minute
+            "VisibilityTimeout": str(LOCAL_VISIBILITY_SECONDS),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
