@@ -63,7 +63,18 @@ def _action(item: ActionModel) -> Action:
     )
 
 
+def _live_keys(campaign_id: str, action_id: str, live: bool) -> list[Any]:
+    """The update actions putting the action in (or out of) the live index."""
+    if live:
+        return [
+            ActionModel.gsi1pk.set(f"LIVE#{campaign_id}"),
+            ActionModel.gsi1sk.set(_sk(action_id)),
+        ]
+    return [ActionModel.gsi1pk.remove(), ActionModel.gsi1sk.remove()]
+
+
 def create_action(action: Action) -> Action:
+    live = action.status == "live"
     ActionModel(
         _pk(action.campaign_id),
         _sk(action.action_id),
@@ -79,6 +90,8 @@ def create_action(action: Action) -> Action:
         created_by=action.created_by,
         updated_at=action.updated_at,
         updated_by=action.updated_by,
+        gsi1pk=f"LIVE#{action.campaign_id}" if live else None,
+        gsi1sk=_sk(action.action_id) if live else None,
     ).save(condition=ActionModel.pk.does_not_exist())
     return action
 
@@ -98,12 +111,19 @@ def list_actions(
     limit: int,
     cursor: str | None,
 ) -> Page:
+    if live_only:  # the live index holds exactly the live actions not deleted
+        return paged_query(
+            ActionModel,
+            f"LIVE#{campaign_id}",
+            scope=f"actions:{campaign_id}:live",
+            limit=limit,
+            cursor=cursor,
+            convert=_action,
+            index=ActionModel.gsi1,
+        )
     condition: Any = None
     if not include_deleted:
         condition = ActionModel.deleted_at.does_not_exist()
-    if live_only:
-        live = ActionModel.status == "live"
-        condition = live if condition is None else condition & live
     return paged_query(
         ActionModel,
         _pk(campaign_id),
@@ -125,6 +145,8 @@ def update_action(campaign_id: str, action_id: str, changes: dict[str, Any], act
         if name == "questions":
             value = _questions_to_raw(value)
         actions.append(attribute.remove() if value is None else attribute.set(value))
+        if name == "status":
+            actions += _live_keys(campaign_id, action_id, value == "live")
     try:
         item.update(
             actions=actions,
@@ -150,6 +172,7 @@ def soft_delete_action(campaign_id: str, action_id: str, actor: str) -> Action:
             ActionModel.deleted_by.set(actor),
             ActionModel.updated_at.set(stamp),
             ActionModel.updated_by.set(actor),
+            *_live_keys(campaign_id, action_id, False),
         ],
         ActionModel.deleted_at.does_not_exist(),
     )
@@ -157,7 +180,7 @@ def soft_delete_action(campaign_id: str, action_id: str, actor: str) -> Action:
 
 def restore_action(campaign_id: str, action_id: str, actor: str) -> Action:
     """Clear the deletion marks; every other field is as it was. Idempotent."""
-    return _set_deleted(
+    restored = _set_deleted(
         campaign_id,
         action_id,
         [
@@ -168,6 +191,12 @@ def restore_action(campaign_id: str, action_id: str, actor: str) -> Action:
         ],
         ActionModel.deleted_at.exists(),
     )
+    if restored.status == "live":  # back in the live index, as it was before
+        ActionModel(_pk(campaign_id), _sk(action_id)).update(
+            actions=_live_keys(campaign_id, action_id, True),
+            condition=ActionModel.deleted_at.does_not_exist() & (ActionModel.status == "live"),
+        )
+    return restored
 
 
 def _set_deleted(

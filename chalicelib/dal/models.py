@@ -205,6 +205,11 @@ class ActionModel(MainModel):
     created_by = UnicodeAttribute()
     deleted_at = UnicodeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
+    # in gsi1 (LIVE#<cid> / ACTION#<aid>) while live and not deleted: a volunteer's list
+    # is one query of the live ones, not a filter over all of them
+    gsi1 = Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
 
 
 class JoinCodeModel(MainModel):
