@@ -65,6 +65,7 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.logic import sync
 
     new_reports: list[Report] = []
+    integrations: dict[str, Any] = {}  # read once per campaign in the batch
     contacts_changed: set[str] = set()  # volunteers whose targets to recompute
     joined: set[tuple[str, str]] = set()
 
@@ -83,11 +84,11 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
             return
         report = report_from_image(image.get("NewImage", {}))
         if report is not None:
-            sync.open_records(report)
+            sync.open_records(report, integrations)
             new_reports.append(report)
 
     result = process_batch(event, record_report)
-    sync.first_attempts(new_reports)  # failures are kept on the sync records, not the batch
+    sync.first_attempts(new_reports, integrations)  # failures stay on the records, not the batch
     if contacts_changed or joined:
         from chalicelib.dal import campaigns
         from chalicelib.logic import work_queue

@@ -96,6 +96,12 @@ def create_action(action: Action) -> Action:
     return action
 
 
+def get_actions(campaign_id: str, action_ids: list[str]) -> dict[str, Action]:
+    """Several actions by id (BatchGetItem, 100 keys a call)."""
+    keys = [(_pk(campaign_id), _sk(aid)) for aid in dict.fromkeys(action_ids) if aid]
+    return {item.action_id: _action(item) for item in ActionModel.batch_get(keys)}
+
+
 def get_action(campaign_id: str, action_id: str) -> Action | None:
     try:
         return _action(ActionModel.get(_pk(campaign_id), _sk(action_id)))

@@ -254,9 +254,10 @@ def _checked_instructions(campaign_id: str, raw: Any, provider: str) -> dict[str
     if not isinstance(raw, dict) or not isinstance(raw.get("actions"), dict):
         raise InvalidInput("actions", "must be an object keyed by action id")
     checked: dict[str, Any] = {}
+    known = actions_dal.get_actions(campaign_id, [str(a) for a in raw["actions"]])
     for action_id, mapping in raw["actions"].items():
         where = f"actions.{action_id}"
-        action = actions_dal.get_action(campaign_id, action_id)
+        action = known.get(action_id)
         if action is None or action.deleted:
             raise InvalidInput(where, "names no action of this campaign")
         if not isinstance(mapping, dict):

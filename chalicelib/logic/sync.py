@@ -207,24 +207,31 @@ class _Batch:
 # ---- entry points ----------------------------------------------------------------------
 
 
-def open_records(report: Report) -> None:
+def _integrations(campaign_id: str, known: dict[str, list[Integration]]) -> list[Integration]:
+    """The campaign's integrations, read once per batch (`known` holds those read)."""
+    if campaign_id not in known:
+        known[campaign_id] = integrations_dal.list_integrations(campaign_id)
+    return known[campaign_id]
+
+
+def open_records(report: Report, known: dict[str, list[Integration]] | None = None) -> None:
     """A new report: one pending record per configured provider (once, however often
-    the report is delivered)."""
-    for integration in integrations_dal.list_integrations(report.campaign_id):
+    the report is delivered). `known`: the batch's integrations, by campaign."""
+    for integration in _integrations(report.campaign_id, {} if known is None else known):
         integrations_dal.create_record(
             report.campaign_id, report.report_id, integration.provider, SYSTEM
         )
 
 
-def first_attempts(reports: list[Report]) -> None:
+def first_attempts(
+    reports: list[Report], known: dict[str, list[Integration]] | None = None
+) -> None:
     """Attempt the records of new reports together (a redelivered one is not attempted
     again: its claim fails)."""
     keys = []
-    configured: dict[str, list[Integration]] = {}
+    configured = {} if known is None else known
     for report in reports:
-        if report.campaign_id not in configured:
-            configured[report.campaign_id] = integrations_dal.list_integrations(report.campaign_id)
-        for integration in configured[report.campaign_id]:
+        for integration in _integrations(report.campaign_id, configured):
             keys.append((report.campaign_id, report.report_id, integration.provider))
     attempt_all(keys, reports={r.report_id: r for r in reports})
 
