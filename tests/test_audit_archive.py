@@ -415,3 +415,19 @@ def test_objects_in_archive_storage_are_checked_by_their_stored_checksum(stack, 
         ("changed-object", keys[1]),
         ("unverifiable-object", keys[2]),
     ]
+
+
+def test_a_days_records_spread_over_the_index_and_come_back_in_order(stack):
+    import boto3
+
+    from chalicelib.audit.store import DAY_SHARDS, records_of_day
+
+    day = date(2026, 11, 2)
+    records = _records(day, 60)
+    write(records)
+    table = boto3.resource("dynamodb").Table(stack["AUDIT_TABLE"])
+    keys = {i["gsi1pk"] for i in table.scan()["Items"] if i["gsi1pk"].startswith("DAY#2026-11-02")}
+    assert len(keys) == DAY_SHARDS  # no one key takes a busy day's writes
+    back = list(records_of_day("2026-11-02"))
+    assert sorted(r.event_id for r in back) == sorted(r.event_id for r in records)
+    assert [(r.at, r.event_id) for r in back] == sorted((r.at, r.event_id) for r in back)

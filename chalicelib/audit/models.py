@@ -2,9 +2,12 @@
 
 | pk             | sk              | gsi1pk         | what                                  |
 |----------------|-----------------|----------------|---------------------------------------|
-| CAMPAIGN#<cid> | <at>#<event_id> | DAY#<yyyy-m-d> | a change to campaign data; staff access |
-| USER#<uid>     | <at>#<event_id> | DAY#<yyyy-m-d> | a change to a user's own data; sign-in |
-| AUTH#anonymous | <at>#<event_id> | DAY#<yyyy-m-d> | a failed sign-in of no known user      |
+| CAMPAIGN#<cid> | <at>#<event_id> | DAY#<date>#<n> | a change to campaign data; staff access |
+| USER#<uid>     | <at>#<event_id> | DAY#<date>#<n> | a change to a user's own data; sign-in |
+| AUTH#anonymous | <at>#<event_id> | DAY#<date>#<n> | a failed sign-in of no known user      |
+
+A day's records are spread over eight index keys (`n`, from the event id), so that a busy
+day (an import, an erasure) has no hot partition; the archive merges them in order.
 
 Records expire (DynamoDB TTL on `expires_at`) 14 days after they happened; the
 daily archive job has written them to the log bucket by then.

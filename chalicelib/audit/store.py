@@ -59,7 +59,7 @@ def _item(record: AuditRecord) -> AuditModel:
     return AuditModel(
         record.scope,
         sk,
-        gsi1pk=f"DAY#{record.at[:10]}",
+        gsi1pk=day_key(record.at[:10], record.event_id),
         gsi1sk=sk,
         event_id=record.event_id,
         at=record.at,
@@ -162,9 +162,22 @@ def campaign_records(
     )
 
 
+DAY_SHARDS = 8  # a day's records are spread over this many index keys: no hot partition
+
+
+def day_key(day: str, event_id: str) -> str:
+    """The index key of a record of `day`: one of the day's DAY_SHARDS, by its event id."""
+    shard = int(hashlib.sha256(event_id.encode()).hexdigest()[:8], 16) % DAY_SHARDS
+    return f"DAY#{day}#{shard}"
+
+
 def records_of_day(day: str) -> Iterator[AuditRecord]:
-    """Every record of one UTC day (`YYYY-MM-DD`), oldest first."""
-    for item in AuditModel.day.query(f"DAY#{day}"):
+    """Every record of one UTC day (`YYYY-MM-DD`), oldest first (the day's shards, each
+    read in order and merged)."""
+    import heapq
+
+    shards = [AuditModel.day.query(f"DAY#{day}#{n}") for n in range(DAY_SHARDS)]
+    for item in heapq.merge(*shards, key=lambda found: found.gsi1sk):
         yield _record(item)  # type: ignore[arg-type]
 
 
