@@ -423,11 +423,14 @@ def test_a_days_records_spread_over_the_index_and_come_back_in_order(stack):
     from chalicelib.audit.store import DAY_SHARDS, records_of_day
 
     day = date(2026, 11, 2)
-    records = _records(day, 60)
+    records = _records(day, 23)  # one an hour: all on the day
     write(records)
     table = boto3.resource("dynamodb").Table(stack["AUDIT_TABLE"])
     keys = {i["gsi1pk"] for i in table.scan()["Items"] if i["gsi1pk"].startswith("DAY#2026-11-02")}
-    assert len(keys) == DAY_SHARDS  # no one key takes a busy day's writes
+    # no one key takes a busy day's writes (23 random ids fill fewer than 4 of 8 shards
+    # about once in a billion runs)
+    assert 4 <= len(keys) <= DAY_SHARDS
+    assert keys <= {f"DAY#2026-11-02#{n}" for n in range(DAY_SHARDS)}
     back = list(records_of_day("2026-11-02"))
     assert sorted(r.event_id for r in back) == sorted(r.event_id for r in records)
     assert [(r.at, r.event_id) for r in back] == sorted((r.at, r.event_id) for r in back)
