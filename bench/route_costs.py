@@ -116,6 +116,7 @@ class World:
     contact_id: str
     report_row: str
     n: int
+    van_credentials: dict[str, Any]
 
 
 def build(api: Any, van: Any, n: int, drain: Callable[[], Any]) -> World:
@@ -207,7 +208,20 @@ def build(api: Any, van: Any, n: int, drain: Callable[[], Any]) -> World:
     report_row = api.get(f"/campaigns/{cid}/me/assignments?limit=1", token=vol.token).body["items"][
         0
     ]["list_row_id"]
-    return World(api, admin, vol, cid, aid, list_id, other_uid, code, contact_id, report_row, n)
+    return World(
+        api,
+        admin,
+        vol,
+        cid,
+        aid,
+        list_id,
+        other_uid,
+        code,
+        contact_id,
+        report_row,
+        n,
+        van.credentials,
+    )
 
 
 # ---- the routes ------------------------------------------------------------------------------
@@ -339,6 +353,16 @@ def _routes() -> list[tuple[str, str, Call]]:
             "POST",
             c + "/lists/uploads",
             lambda w: ("POST", f"/campaigns/{w.cid}/lists/uploads", {"name": "Big"}, "admin"),
+        ),
+        (
+            "PUT",
+            c + "/integrations/{provider}",
+            lambda w: (
+                "PUT",
+                f"/campaigns/{w.cid}/integrations/van",
+                w.van_credentials,
+                "admin",
+            ),
         ),
         (
             "PUT",
