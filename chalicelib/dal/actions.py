@@ -117,7 +117,7 @@ def list_actions(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    if live_only:  # the live index holds exactly the live actions not deleted
+    if live_only and not include_deleted:  # the index holds exactly the live, undeleted ones
         return paged_query(
             ActionModel,
             f"LIVE#{campaign_id}",
@@ -130,6 +130,9 @@ def list_actions(
     condition: Any = None
     if not include_deleted:
         condition = ActionModel.deleted_at.does_not_exist()
+    if live_only:  # with the deleted ones too: no caller asks it, so a filter serves
+        live = ActionModel.status == "live"
+        condition = live if condition is None else condition & live
     return paged_query(
         ActionModel,
         _pk(campaign_id),
