@@ -15,6 +15,24 @@ log = logging.getLogger("devstack.queues")
 RETRY_AFTER_SECONDS = 2  # a failed message comes back this much later (AWS: the visibility timeout)
 
 
+def lambda_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source hands it to a function."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
 class QueuePoller:
     def __init__(
         self, sqs: Any, url: str, arn: str, handler: Any, name: str, workers: int = 2
@@ -58,20 +76,7 @@ class QueuePoller:
                 self._deliver(message)
 
     def _deliver(self, message: dict[str, Any]) -> None:
-        event = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self._arn,
-                    "awsRegion": "us-east-1",
-                }
-            ]
-        }
+        event = lambda_event(message, self._arn)
         try:
             answer = self._handler(event, LambdaContext(self._name))
             failed = bool(answer and answer.get("batchItemFailures"))

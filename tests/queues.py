@@ -29,20 +29,9 @@ class ImportQueue:
 
     def deliver(self, message: dict[str, Any]) -> bool:
         """Hand one message to the worker; True when it did not fail it."""
-        event = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.arn,
-                    "awsRegion": "us-east-1",
-                }
-            ]
-        }
+        from devstack.queues import lambda_event
+
+        event = lambda_event(message, self.arn)
         answer = self._client.lambda_.invoke("import_worker", event).payload
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
         if message["MessageId"] in failed:

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.db import transaction
+from chalicelib.dal.lists import row_of
 from chalicelib.dal.models import (
     AssignCursorModel,
     AssignmentModel,
@@ -88,20 +89,6 @@ def _item(row: ListRow, action_id: str, user_id: str, actor: str, stamp: str) ->
     )
 
 
-def _row(campaign_id: str, list_id: str, item: ListRowModel) -> ListRow:
-    return ListRow(
-        campaign_id=campaign_id,
-        list_id=list_id,
-        row_id=item.row_id,
-        external_id=item.external_id,
-        first_name=item.first_name,
-        last_name=item.last_name,
-        phone=item.phone,
-        email=item.email,
-        provider=item.provider,
-    )
-
-
 def _cursor_row(campaign_id: str, action_id: str, list_id: str) -> str:
     """The last row the action took from the list ("" before the first)."""
     try:
@@ -146,7 +133,7 @@ def _from_pool(
         return 0
     row_ids = [item.sk.rsplit("#", 1)[1] for item in pooled]
     rows = {
-        r.row_id: _row(campaign_id, list_id, r)
+        r.row_id: row_of(r)
         for r in ListRowModel.batch_get([(f"LIST#{list_id}", f"ROW#{rid}") for rid in row_ids])
     }
     stamp = now_iso()
@@ -169,10 +156,7 @@ def _from_cursor(
 ) -> int | None:
     last = _cursor_row(campaign_id, action_id, list_id)
     condition = ListRowModel.sk > f"ROW#{last}" if last else ListRowModel.sk.startswith("ROW#")
-    rows = [
-        _row(campaign_id, list_id, item)
-        for item in ListRowModel.query(f"LIST#{list_id}", condition, limit=want)
-    ]
+    rows = [row_of(item) for item in ListRowModel.query(f"LIST#{list_id}", condition, limit=want)]
     rows = [r for r in rows if r.row_id]
     if not rows:
         return 0

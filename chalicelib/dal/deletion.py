@@ -349,10 +349,10 @@ def list_ids(campaign_id: str) -> list[str]:
 
 def list_rows(list_id: str, prefix: str, limit: int) -> list[ListRow]:
     """Up to `limit` rows of the list whose row id starts with `prefix`."""
-    from chalicelib.dal.lists import _row
+    from chalicelib.dal.lists import row_of
 
     return [
-        _row(item)
+        row_of(item)
         for item in ListRowModel.query(
             f"LIST#{list_id}",
             range_key_condition=ListRowModel.sk.startswith(f"ROW#{prefix}"),

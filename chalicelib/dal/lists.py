@@ -46,7 +46,7 @@ def _meta(item: ListModel) -> VoterList:
     )
 
 
-def _row(item: ListRowModel) -> ListRow:
+def row_of(item: ListRowModel) -> ListRow:
     return ListRow(
         campaign_id=item.campaign_id,
         list_id=item.list_id,
@@ -176,7 +176,7 @@ def list_lists(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
 
 def get_row(list_id: str, row_id: str) -> ListRow | None:
     try:
-        return _row(ListRowModel.get(f"LIST#{list_id}", f"ROW#{row_id}"))
+        return row_of(ListRowModel.get(f"LIST#{list_id}", f"ROW#{row_id}"))
     except DoesNotExist:
         return None
 
