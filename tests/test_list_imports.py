@@ -120,8 +120,6 @@ def test_a_file_that_cannot_be_imported_fails_with_its_reason_and_leaves_no_rows
 
 
 def test_a_list_still_importing_matches_nothing(raw_api, imports, small_chunks):
-    from tests.helpers import PASSWORD  # noqa: F401  (the volunteers sign in with it)
-
     admin = admin_with_mfa(raw_api)
     cid = create_campaign(raw_api, admin)
     vol = volunteer(raw_api)
