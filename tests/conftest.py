@@ -162,7 +162,7 @@ def api(chalice_client: Any, imports: Any) -> Api:
 
     def send_and_work(method: str, path: str, headers: dict[str, str], payload: Any) -> Any:
         reply = send(method, path, headers, payload)
-        if method in ("POST", "DELETE") and "/lists" in path:
+        if method in ("POST", "DELETE") and ("/lists" in path or path.endswith("/retry")):
             imports.drain()
         return reply
 

@@ -109,5 +109,6 @@ def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     response="Requeued",
 )
 def retry(principal: Principal, cid: str, provider: str) -> Response:
-    requeued = sync.retry_failed(principal, cid, provider)
-    return Response(body={"provider": provider, "requeued": requeued}, status_code=202)
+    """Accepted: the failed records go back to pending in the background, within moments."""
+    sync.retry_failed(principal, cid, provider)
+    return Response(body={"provider": provider, "accepted": True}, status_code=202)

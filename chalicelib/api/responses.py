@@ -123,7 +123,7 @@ class Readmitted(_Out):
 
 class Requeued(_Out):
     provider: str
-    requeued: int
+    accepted: bool
 
 
 class Catalog(_Out):

@@ -168,6 +168,10 @@ def handle(body: str, receives: int = 1) -> None:
             raise
     elif kind == "erase":
         erase_part(message)
+    elif kind == "retry_failed":  # an admin's retry of a provider's failed sync records
+        from chalicelib.logic import sync
+
+        sync.requeue_failed(message["cid"], message["provider"], message["actor"])
     elif kind == "targets":
         targets.refresh(message["cid"], message["uid"])
     elif kind == "targets_list":  # a list became ready: every member's targets, page by page

@@ -316,13 +316,30 @@ def attempt_all(
             _attempt_each(batch, report_ids, deadline)
 
 
-def retry_failed(principal: Principal, campaign_id: str, provider: str) -> int:
-    """Put a provider's failed records back to pending (an admin's decision)."""
+def retry_failed(principal: Principal, campaign_id: str, provider: str) -> None:
+    """Put a provider's failed records back to pending (an admin's decision): in the
+    background, as the request would otherwise read every sync record of the campaign."""
+    from chalicelib.logic import work_queue
+
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
     integrations.check_provider(provider)
+    work_queue.send(
+        [
+            {
+                "kind": "retry_failed",
+                "cid": campaign_id,
+                "provider": provider,
+                "actor": principal.user_id,
+            }
+        ]
+    )
+
+
+def requeue_failed(campaign_id: str, provider: str, actor: str) -> int:
+    """The background half of `retry_failed`: how many records went back to pending."""
     count = 0
     for record in integrations_dal.failed_records(campaign_id, provider):
-        if integrations_dal.requeue(campaign_id, record.report_id, provider, principal.user_id):
+        if integrations_dal.requeue(campaign_id, record.report_id, provider, actor):
             count += 1
     return count
 
