@@ -182,8 +182,11 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout=120,
         statements=[
             *CRM_SYNC,
-            # volunteers' targets to recompute when their contacts change or they join
+            # volunteers' targets to recompute when their contacts change or they join; the
+            # queue is encrypted with the app key, so sending needs a data key from it (the
+            # emulator checks neither, so this statement is asserted in tests/deploy)
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn("ImportQueue")},
+            key_access("kms:GenerateDataKey"),
         ],
         tables=("MainTable", "OpsTable"),
     ),

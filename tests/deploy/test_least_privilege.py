@@ -9,6 +9,7 @@ template: `tests/conftest.py`.)
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -202,3 +203,23 @@ def test_log_export_is_allowed_on_the_apps_log_group_only(stack, enforcer, packa
     policy = enforcer.policies["LogsExport"]
     assert all(policy.allows(a, r, c) for a, r, c in allowed)
     assert not any(policy.allows(a, r, c) for a, r, c in other)
+
+
+def test_every_function_that_sends_to_the_encrypted_queue_may_make_its_data_key(packaged):
+    """SQS encrypts with the app key on the sender's behalf: a role that may send but not
+    make a data key is refused by AWS (the emulator does not check it)."""
+    for fn in FUNCTIONS:
+        role = packaged.template["Resources"][fn.role]
+        statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        actions = {
+            a
+            for s in statements
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        }
+        sends = any(
+            "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+            and "ImportQueue" in json.dumps(s["Resource"])
+            for s in statements
+        )
+        if sends:
+            assert "kms:GenerateDataKey" in actions, fn.name
