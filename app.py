@@ -9,7 +9,6 @@ from chalicelib.api import (
     actions,
     audit,
     auth,
-    authorizer,
     campaigns,
     events,
     health,
@@ -27,7 +26,6 @@ app = Chalice(app_name="volunteer-organizer")
 app.register_middleware(flushing_metrics, "all")
 app.register_middleware(http_middleware, "http")
 
-app.register_blueprint(authorizer.bp)
 for blueprint in (
     health.bp,
     auth.bp,

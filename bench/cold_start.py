@@ -1,16 +1,15 @@
 """Cold start: import a Lambda handler and answer a first event, in fresh processes.
 
-Three first events, each in fresh processes of its own:
+Two first events, each in fresh processes of its own:
 - GET /health, which needs no AWS at all;
-- GET /me, as API Gateway hands it on after the authorizer: the caller's profile read
-  from DynamoDB (GetItem) and their memberships (Query on gsi1), on the embedded emulator;
-- the authorizer (a Lambda function of its own, `chalicelib.api.authorizer`) given a
-  signed-in caller's access token: the pool's JWKS fetched, the token verified, the
-  server-side session read (GetItem).
+- GET /me with a signed-in caller's access token, as API Gateway hands it on (there is no
+  authorizer: the API function checks the token itself): the pool's JWKS fetched, the
+  token verified, the server-side session read (GetItem), then the caller's profile
+  (GetItem) and their memberships (Query on gsi1), on the embedded emulator.
 
-Beside each, the floor: a bare Chalice app (or a bare authorizer function) that imports
-boto3 (and PyJWT) and does the same work through a plain boto3 client. Goal: ours at most
-1.3x the floor. Prints medians over RUNS processes of each kind.
+Beside each, the floor: a bare Chalice app that imports boto3 and PyJWT and does the same
+work through a plain boto3 client. Goal: ours at most 1.3x the floor. Prints medians over
+RUNS processes of each kind.
 
     .venv/bin/python bench/cold_start.py
 """
@@ -33,8 +32,8 @@ RUNS = int(os.environ.get("RUNS", "15"))
 GOAL = 1.3
 
 
-def event(path: str, authorizer: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway proxy event for GET `path`, with the authorizer's context if given."""
+def event(path: str, token: str | None = None) -> dict[str, Any]:
+    """An API Gateway proxy event for GET `path`, with a bearer token if given."""
     context: dict[str, Any] = {
         "resourcePath": path,
         "httpMethod": "GET",
@@ -43,13 +42,14 @@ def event(path: str, authorizer: dict[str, str] | None = None) -> dict[str, Any]
         "identity": {"sourceIp": "127.0.0.1"},
         "stage": "api",
     }
-    if authorizer is not None:
-        context["authorizer"] = authorizer
+    headers = {"Host": "example.org", "User-Agent": "bench"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     return {
         "resource": path,
         "path": path,
         "httpMethod": "GET",
-        "headers": {"Host": "example.org", "User-Agent": "bench"},
+        "headers": headers,
         "multiValueHeaders": {},
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
@@ -76,17 +76,19 @@ class Context:
 
 response = handler(json.loads({event!r}), Context())
 answered = time.perf_counter()
-if "statusCode" in response:  # an API answer; an authorizer's is the policy itself
-    assert response["statusCode"] == 200, response
-    response = json.loads(response["body"])
+assert response["statusCode"] == 200, response
+response = json.loads(response["body"])
 assert response.get({check!r}) == {expected!r}, response
 print(json.dumps({{"import": imported - started, "first": answered - started}}))
 """
 
 FLOOR_APP = """
+import json
 import os
+import urllib.request
 
 import boto3
+import jwt
 from chalice import Chalice
 
 app = Chalice(app_name="floor")
@@ -97,11 +99,30 @@ def health():
     return {"status": "ok"}
 
 
+def caller(dynamodb):
+    token = app.current_request.headers["authorization"].partition(" ")[2]
+    with urllib.request.urlopen(os.environ["JWKS_URL"], timeout=5) as response:
+        keys = {k["kid"]: jwt.PyJWK.from_dict(k).key for k in json.load(response)["keys"]}
+    claims = jwt.decode(
+        token,
+        keys[jwt.get_unverified_header(token)["kid"]],
+        algorithms=["RS256"],
+        issuer=os.environ["TOKEN_ISSUER"],
+    )
+    session = dynamodb.get_item(
+        TableName=os.environ["SESSIONS_TABLE"],
+        Key={"pk": {"S": "SESSION#" + claims["origin_jti"]}},
+        ConsistentRead=True,
+    )["Item"]
+    assert session["user_id"]["S"] == claims["sub"]
+    return claims["sub"]
+
+
 @app.route("/me")
 def me():
-    user_id = app.current_request.context["authorizer"]["principalId"]
     table = os.environ["MAIN_TABLE"]
     dynamodb = boto3.client("dynamodb")
+    user_id = caller(dynamodb)
     user = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": "USER#" + user_id}, "sk": {"S": "PROFILE"}}
     )["Item"]
@@ -121,49 +142,9 @@ def me():
     }
 """
 
-
-FLOOR_AUTHORIZER = """
-import json
-import os
-import urllib.request
-
-import boto3
-import jwt
-
-
-def authorize(event, context):
-    token = event["authorizationToken"].partition(" ")[2]
-    with urllib.request.urlopen(os.environ["JWKS_URL"], timeout=5) as response:
-        keys = {k["kid"]: jwt.PyJWK.from_dict(k).key for k in json.load(response)["keys"]}
-    claims = jwt.decode(
-        token,
-        keys[jwt.get_unverified_header(token)["kid"]],
-        algorithms=["RS256"],
-        issuer=os.environ["TOKEN_ISSUER"],
-    )
-    session = boto3.client("dynamodb").get_item(
-        TableName=os.environ["SESSIONS_TABLE"],
-        Key={"pk": {"S": "SESSION#" + claims["origin_jti"]}},
-        ConsistentRead=True,
-    )["Item"]
-    assert session["user_id"]["S"] == claims["sub"]
-    return {
-        "principalId": claims["sub"],
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
-            ],
-        },
-        "context": {"authenticated": "true"},
-    }
-"""
-
 # (module, handler) of what is measured, ours and the floor's, per kind of event
 APP = ("app", "app")
 FLOOR = ("floor_app", "app")
-AUTHORIZER = ("chalicelib.api.authorizer", "session_authorizer")
-FLOOR_AUTHORIZER_HANDLER = ("floor_authorizer", "authorize")
 
 
 def _run(
@@ -220,15 +201,6 @@ def _volunteer() -> tuple[str, str]:
     return user_id, str(json.loads(reply.body)["access_token"])
 
 
-def authorizer_event(token: str) -> dict[str, Any]:
-    """API Gateway's TOKEN authorizer event for GET /me."""
-    return {
-        "type": "TOKEN",
-        "authorizationToken": f"Bearer {token}",
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:bench/api/GET/me",
-    }
-
-
 def main() -> None:
     from devstack.stack import Emulator, apply, base_environment, provision
 
@@ -246,24 +218,9 @@ def main() -> None:
         # spelt out for the floor, which does not derive them as the app's settings do
         os.environ["TOKEN_ISSUER"] = settings().token_issuer
         os.environ["SESSIONS_TABLE"] = settings().sessions_table
-        me = event(
-            "/me",
-            {
-                "principalId": user_id,
-                "authenticated": "true",
-                "session_id": "bench",
-                "mfa": "false",
-            },
-        )
         requests = {
             "GET /health": (APP, FLOOR, event("/health"), ("status", "ok")),
-            "GET /me": (APP, FLOOR, me, ("user_id", user_id)),
-            "authorizer": (
-                AUTHORIZER,
-                FLOOR_AUTHORIZER_HANDLER,
-                authorizer_event(token),
-                ("principalId", user_id),
-            ),
+            "GET /me, token checked": (APP, FLOOR, event("/me", token), ("user_id", user_id)),
         }
         results = {name: _measure(*request) for name, request in requests.items()}
     finally:
@@ -294,7 +251,6 @@ def _measure(
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     with tempfile.TemporaryDirectory() as floor_dir:
         (Path(floor_dir) / "floor_app.py").write_text(FLOOR_APP)
-        (Path(floor_dir) / "floor_authorizer.py").write_text(FLOOR_AUTHORIZER)
         # one warm-up each, so both read their files from the page cache
         _run(floor_target, floor_dir, request, check)
         _run(target, str(ROOT), request, check)

@@ -3,7 +3,7 @@
 For each size, a campaign with that many of everything (actions, members, reports with
 their sync records, list rows, join codes, audit records; the volunteer's synced
 contacts and targets; assignments), then every route of the app called once through the
-app (the authorizer's token and session check included), counting per route the
+app (the token and session check included), counting per route the
 DynamoDB, KMS and Cognito calls and DynamoDB's read and write units (asked of DynamoDB
 with ReturnConsumedCapacity).
 

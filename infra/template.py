@@ -107,7 +107,7 @@ class Function:
     """One Lambda function of `chalice package`'s output, by its logical id."""
 
     name: str
-    kind: str  # "api", "authorizer", "stream", "schedule" or "queue"
+    kind: str  # "api", "stream", "schedule" or "queue"
     timeout: int
     statements: list[Json] = field(default_factory=list)
     # the tables whose items the function reads or writes (the least-privilege tier
@@ -168,13 +168,6 @@ FUNCTIONS: tuple[Function, ...] = (
             SEND_EMAIL,
         ],
         tables=("MainTable", "SessionsTable", "OpsTable", "AuditTable", "KeysTable"),
-    ),
-    Function(
-        "SessionAuthorizer",
-        "authorizer",
-        timeout=10,
-        statements=[table_access("SessionsTable", ["dynamodb:GetItem"])],
-        tables=("SessionsTable",),
     ),
     Function(
         "CrmSyncConsumer",
@@ -536,7 +529,6 @@ ACCESS_LOG_FORMAT = json.dumps(
         "bytes": "$context.responseLength",
         "time": "$context.requestTimeEpoch",
         "wafStatus": "$context.waf.status",
-        "authorizerStatus": "$context.authorizer.status",
         "userAgent": "$context.identity.userAgent",
     },
     separators=(",", ":"),

@@ -114,22 +114,11 @@ def chalice_app(stack: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def chalice_client(
-    chalice_app: Any, enforcer: Enforcer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    """chalice's test client; a request runs as the API function (its token check as the
-    authorizer), an invoked handler as its own function."""
+def chalice_client(chalice_app: Any, enforcer: Enforcer) -> Iterator[Any]:
+    """chalice's test client; a request runs as the API function (its token and session
+    check included), an invoked handler as its own function."""
     from chalice.test import Client
 
-    from chalicelib.logic import principal
-
-    authenticate = principal.authenticate
-
-    def authenticate_as_authorizer(token: str) -> Any:
-        with enforcer.acting_as("SessionAuthorizer"):
-            return authenticate(token)
-
-    monkeypatch.setattr(principal, "authenticate", authenticate_as_authorizer)
     with Client(chalice_app) as client:
         request, invoke = client.http.request, client.lambda_.invoke
 

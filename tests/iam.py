@@ -10,7 +10,7 @@ and refuses the call with AccessDeniedException, as AWS would, unless the role o
 function running allows each one.
 
 Which function is running is set by the tests' drivers: an API request runs as
-APIHandler, the token check inside it as SessionAuthorizer, an invoked handler as its own
+APIHandler (its token and session check included), an invoked handler as its own
 function. Code a test runs directly (its setup) is not a function and is not checked.
 """
 

@@ -17,6 +17,7 @@ def test_security_headers_on_every_kind_of_response(api):
         api.get("/health"),
         api.get("/me", token=vol.token),
         api.get("/me", token="garbage"),
+        api.get("/me"),
         api.post("/auth/login", {}),
         api.get("/campaigns/none", token=vol.token),
     ]
@@ -29,6 +30,23 @@ def test_security_headers_on_every_kind_of_response(api):
     assert "Cache-Control" not in replies[0].headers
     for reply in replies[1:]:
         assert reply.headers["Cache-Control"] == "no-store", reply
+
+
+def test_without_a_good_token_a_route_answers_401_in_the_apis_shape(api, log_lines):
+    """The API function checks the token itself (no authorizer in front): a missing, a
+    malformed and a bad token each get the same shape, and the log names no user."""
+    log_lines.clear()
+    for headers in ({}, {"Authorization": "Basic eDp5"}, {"Authorization": "Bearer x.y.z"}):
+        reply = api.get("/me", headers=headers)
+        assert reply.status == 401, (headers, reply)
+        assert set(reply.body) == {"Code", "Message"}
+        assert reply.body["Code"] == "UnauthorizedError"
+    requests = [line for line in _parsed(log_lines) if line.get("kind") == "request"]
+    assert [line["status"] for line in requests] == [401, 401, 401]
+    assert all(line.get("user_id") is None for line in requests)
+    failures = [line for line in _parsed(log_lines) if line.get("kind") == "auth"]
+    assert [line["outcome"] for line in failures] == ["failure"] * 3
+    assert not any("x.y.z" in line for line in log_lines)
 
 
 def test_answers_that_carry_tokens_are_never_stored(api):

@@ -56,22 +56,30 @@ def test_importing_the_app_loads_no_route_logic_and_no_aws_sdk():
     assert out.strip() == "[]", out
 
 
-def test_the_authorizer_loads_no_sign_in_audit_or_policy_code():
-    """The authorizer is a Lambda function of its own: its cold start pays for the token
-    check and the sessions table, not for what sign-in or the views need."""
+def test_a_bad_token_loads_only_the_token_check():
+    """Every signed-in route checks the token and session in the API function: a request
+    with a bad token is answered 401 having loaded that check, not what sign-in, the
+    policy, the audit trail or the view needs."""
     code = (
-        "import os, sys\n"
+        "import json, os, sys\n"
         "os.environ.update(USER_POOL_ID='us-east-1_x', APP_SECRET='s' * 32, "
-        "USER_POOL_CLIENT_ID='c', USER_POOL_CLIENT_SECRET='s', KMS_KEY_ID='k')\n"
-        "from chalicelib.api.authorizer import session_authorizer\n"
-        "answer = session_authorizer({'type': 'TOKEN', 'authorizationToken': 'Bearer x.y.z', "
-        "'methodArn': 'arn:aws:execute-api:us-east-1:1:a/api/GET/me'}, None)\n"
-        "print(answer['context']['authenticated'], 'chalicelib.logic.principal' in sys.modules)\n"
+        "USER_POOL_CLIENT_ID='c', USER_POOL_CLIENT_SECRET='s', KMS_KEY_ID='k', "
+        "IMPORT_QUEUE_URL='q')\n"
+        "from app import app\n"
+        "event = {'resource': '/me', 'path': '/me', 'httpMethod': 'GET', "
+        "'headers': {'Authorization': 'Bearer x.y.z'}, 'multiValueHeaders': {}, "
+        "'queryStringParameters': None, 'multiValueQueryStringParameters': None, "
+        "'pathParameters': None, 'stageVariables': None, 'body': None, "
+        "'isBase64Encoded': False, 'requestContext': {'resourcePath': '/me', "
+        "'httpMethod': 'GET', 'path': '/api/me', 'requestId': 'r', 'stage': 'api'}}\n"
+        "answer = app(event, None)\n"
+        "print(answer['statusCode'], json.loads(answer['body'])['Code'], "
+        "'chalicelib.logic.principal' in sys.modules)\n"
         "print([m for m in ('chalicelib.logic.auth_flows', 'chalicelib.logic.access', "
-        "'chalicelib.audit.store', 'chalicelib.auth.cognito', 'chalicelib.auth.totp', "
-        "'chalicelib.crypto', 'pyotp') if m in sys.modules])\n"
+        "'chalicelib.logic.me', 'chalicelib.audit.store', 'chalicelib.auth.cognito', "
+        "'chalicelib.auth.totp', 'chalicelib.crypto', 'pyotp') if m in sys.modules])\n"
     )
-    assert _fresh_python(code).splitlines()[-2:] == ["false True", "[]"]  # after its log line
+    assert _fresh_python(code).splitlines()[-2:] == ["401 UnauthorizedError True", "[]"]
 
 
 def test_a_domain_object_loads_only_its_own_module():

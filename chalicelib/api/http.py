@@ -18,11 +18,14 @@ from chalice import Blueprint, ChaliceViewError, Response
 from chalice.app import Request
 
 from chalicelib import errors
-from chalicelib.api.authorizer import session_authorizer
-from chalicelib.observability import count, log_request, logger
+from chalicelib.lazy import lazy
+from chalicelib.observability import count, log_auth, log_request, logger
 
 if TYPE_CHECKING:
+    from chalicelib.logic import principal as principals
     from chalicelib.logic.principal import Principal
+else:
+    principals = lazy("chalicelib.logic.principal")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,19 +121,26 @@ def source_ip(request: Request) -> str | None:
 
 
 def principal(request: Request) -> Principal:
-    """The caller the authorizer vouched for; 401 for a bad or ended session."""
-    from chalicelib.logic.principal import Principal
+    """The signed-in caller, checked on every request: the bearer token against Cognito's
+    keys (JWKS) and its server-side session, so a logout or a revoked session takes effect
+    on the next request. 401 for a missing or bad token or an ended session; 503 when the
+    check cannot be made now (not the caller's fault)."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.NotAuthenticated("not signed in: send 'Authorization: Bearer <token>'")
+        caller = principals.authenticate(token.strip())
+    except errors.NotAuthenticated as exc:
+        log_auth("token", "failure", exc.message)
+        raise
+    except errors.Unavailable as exc:
+        log_auth("token", "unavailable", exc.message)
+        raise
+    (request.context or {})[_CALLER] = caller.user_id  # for the request's log line
+    return caller
 
-    context = (request.context or {}).get("authorizer") or {}
-    if context.get("unavailable") == "true":
-        raise errors.Unavailable(str(context.get("reason") or "sign-in cannot be checked now"))
-    if context.get("authenticated") != "true" or not context.get("session_id"):
-        raise errors.NotAuthenticated(str(context.get("reason") or "not signed in"))
-    return Principal(
-        user_id=str(context["principalId"]),
-        session_id=str(context["session_id"]),
-        mfa=context.get("mfa") == "true",
-    )
+
+_CALLER = "callerId"
 
 
 @dataclass(frozen=True)
@@ -164,8 +174,8 @@ def route(
     response: str | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
-    """Register a view: errors translated, and (unless public) behind the authorizer,
-    with the signed-in `Principal` passed as its first argument. An `idempotent` view
+    """Register a view: errors translated, and (unless public) for signed-in callers only,
+    with the checked `Principal` passed as its first argument. An `idempotent` view
     honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`). `body`
     (a schema of `chalicelib.api.schemas`, by name), `status`, `paged` and `response`
     (a model of `chalicelib.api.responses`, by name) describe the route for the OpenAPI
@@ -196,9 +206,7 @@ def route(
                 return view(caller, *args, **kwargs)
             return _once(caller, key, request, lambda: view(caller, *args, **kwargs))
 
-        bp.route(path, methods=methods, authorizer=session_authorizer, **options)(
-            translate_errors(with_principal)
-        )
+        bp.route(path, methods=methods, **options)(translate_errors(with_principal))
         return view
 
     return register
@@ -240,25 +248,22 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
         response = _internal_error()
     response.headers.update(SECURITY_HEADERS)
     response.headers["X-Request-Id"] = rid
-    authorizer = (event.context or {}).get("authorizer") or {}
     resource = str((event.context or {}).get("resourcePath", ""))
     if (
         event.headers.get("authorization") is not None
-        or authorizer
         or resource.startswith("/auth/")
+        or response.status_code == 401
     ):
-        # signed-in answers, and the sign-in routes' answers, which carry tokens
+        # signed-in answers, the sign-in routes' answers (they carry tokens), refusals
         response.headers["Cache-Control"] = "no-store"
     log_request(
         request_id=rid,
         method=event.method,
-        route=str((event.context or {}).get("resourcePath", "")),
+        route=resource,
         path=str((event.context or {}).get("path", "")),
         status=response.status_code,
         latency_ms=(time.perf_counter() - started) * 1000,
-        user_id=authorizer.get("principalId")
-        if authorizer.get("authenticated") == "true"
-        else None,
+        user_id=(event.context or {}).get(_CALLER),
         source_ip=source_ip(event),
         user_agent=event.headers.get("user-agent"),
     )

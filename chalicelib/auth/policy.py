@@ -1,7 +1,7 @@
 """Who may do what: the one place that decides. Views and logic ask; they never decide.
 
 Rules, in order:
-1. Not signed in never reaches here (the authorizer answers 401).
+1. Not signed in never reaches here (the token check answers 401 first).
 2. Outside a campaign (no membership): platform staff with a current security
    training (365 days), a live grant to this campaign (issued by an operator, at
    most 72 hours) and an MFA-verified session may read what admins read, and change

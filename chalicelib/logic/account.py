@@ -2,7 +2,7 @@
 reset by a code sent to its e-mail).
 
 A password change ends every other session of the user and a reset ends all of them, at
-once: the sessions table is what the authorizer and refresh check, so neither an access
+once: the sessions table is what every request and refresh check, so neither an access
 token nor a refresh token of an ended session works again.
 """
 

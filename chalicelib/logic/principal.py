@@ -1,8 +1,8 @@
-"""Who the caller is: the authorizer's check of an access token and its session.
+"""Who the caller is: the check of an access token and its session, on every request.
 
-Kept apart from sign-in (`auth_flows`) and from the policy questions (`access`): the
-authorizer is a Lambda function of its own, and its cold start loads only this module,
-the token check and the sessions table's data access.
+Kept apart from sign-in (`auth_flows`) and from the policy questions (`access`): a request
+with a bad token loads only this module, the token check and the sessions table's data
+access before it is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from chalicelib.errors import NotAuthenticated
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in caller, as the authorizer vouched for them."""
+    """The signed-in caller, as their token and live session vouch for them."""
 
     user_id: str
     session_id: str
@@ -25,7 +25,7 @@ class Principal:
 
 
 def authenticate(access_token: str) -> Principal:
-    """The authorizer's check: a valid token of a live, unrevoked session."""
+    """A valid token of a live, unrevoked session; `NotAuthenticated` otherwise."""
     claims = tokens.verify_access_token(access_token)
     session = sessions.get_session(str(claims["origin_jti"]))
     if session is None or session.revoked or session.expires_at < time.time():

@@ -182,16 +182,17 @@ def test_a_call_the_role_does_not_allow_is_refused_as_aws_would(
 
 
 def test_a_table_outside_the_role_is_refused(api, stack, enforcer, packaged_roles):
-    """The authorizer may read sessions only: the same call on another table is denied."""
+    """The audit consumer may read the main table's items (an erasure's receipt) but not
+    the sessions: the same call on the other table is denied."""
     from chalicelib import aws
 
-    with enforcer.acting_as("SessionAuthorizer"), pytest.raises(Exception) as refused:
+    with enforcer.acting_as("AuditConsumer"), pytest.raises(Exception) as refused:
+        aws.dynamodb().get_item(TableName=stack["SESSIONS_TABLE"], Key={"pk": {"S": "x"}})
+    assert "AccessDenied" in str(refused.value)
+    with enforcer.acting_as("AuditConsumer"):
         aws.dynamodb().get_item(
             TableName=stack["MAIN_TABLE"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}}
         )
-    assert "AccessDenied" in str(refused.value)
-    with enforcer.acting_as("SessionAuthorizer"):
-        aws.dynamodb().get_item(TableName=stack["SESSIONS_TABLE"], Key={"pk": {"S": "x"}})
     enforcer.calls[:] = [c for c in enforcer.calls if c.allowed]
 
 

@@ -458,11 +458,24 @@ def test_function_inventory_matches_the_template_builder(packaged):
     assert set(functions(packaged.template)) == set(BY_NAME)
 
 
+def test_every_request_reaches_the_api_function_which_checks_the_token_itself(packaged):
+    """No authorizer in front of the API (one invocation a request, not two): the token
+    and session are checked in the API function, which answers 401 in the API's shape."""
+    api = packaged.template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in api
+    for path, methods in api["paths"].items():
+        for method, operation in methods.items():
+            assert not operation.get("security"), (method, path)
+    assert set(functions(packaged.template)) == {fn.name for fn in FUNCTIONS}
+    assert all(fn.kind != "authorizer" for fn in FUNCTIONS)
+
+
 def test_the_gateways_own_answers_carry_the_apps_security_headers(packaged):
     from chalicelib.api.http import SECURITY_HEADERS
 
     responses = of_type(packaged.template, "AWS::ApiGateway::GatewayResponse")
-    assert len(responses) == 3
+    kinds = {response["Properties"]["ResponseType"] for response in responses.values()}
+    assert kinds == {"DEFAULT_4XX", "DEFAULT_5XX"}  # 401s are the app's own (no authorizer)
     for name, response in responses.items():
         params = response["Properties"]["ResponseParameters"]
         for header, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items():
