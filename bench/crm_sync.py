@@ -29,8 +29,8 @@ no HTTP: an admin and a volunteer, a campaign, a live canvass action with one qu
 VAN integration (`logic.integrations.configure`: the credentials are tried with
 `POST /echoes`, then sealed) and its instructions (answers and an activist code for
 `canvassed`, result codes otherwise), 2,000 reports (half canvassed with an answer, half
-`not_home`/`refused`) and their sync records (`dal.integrations.create_record`, as the
-stream consumer's `open_records` does).
+`not_home`/`refused`) and their sync records (`dal.integrations.create_record`: pending,
+as the schedule finds them).
 A fresh process-wide rate limiter (`crm.http.reset_limiters`): nothing is known of the limit.
 Then the clock starts and the sync is driven as Lambda drives it:
 - the stream consumer: the reports in batches of BATCH (100, the event source's batch size)
@@ -248,7 +248,7 @@ def build_world(fake: Any) -> World:
             )
         )
     write_reports(reports)
-    for report in reports:  # what `sync.open_records` does, for the one provider configured
+    for report in reports:  # pending records of the one provider configured
         integrations_dal.create_record(cid, report.report_id, "van", sync.SYSTEM)
     return World(cid, reports)
 

@@ -432,6 +432,56 @@ def test_a_redelivered_batch_posts_once(api, fakes, stream):
     assert len(fakes["van"].canvass_responses) == 1
 
 
+def test_a_first_attempt_writes_its_sync_record_twice(api, fakes, stream, monkeypatch):
+    """The record is created claimed for the first attempt, then finished: two writes (a
+    put, then an update), not three; a redelivery writes nothing more and sends nothing."""
+    import botocore.client
+
+    world = van_world(api, fakes)
+    report_id = world.report("1001", "not_home")
+    records = stream.read()
+    writes: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def watched(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        item = params.get("Key") or params.get("Item") or {}
+        if str(item.get("sk", {}).get("S", "")).startswith("SYNC#"):
+            writes.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", watched)
+    assert stream.deliver("crm_sync_consumer", records) == {"batchItemFailures": []}
+    assert writes == ["PutItem", "UpdateItem"]
+    writes.clear()
+    assert stream.deliver("crm_sync_consumer", records) == {"batchItemFailures": []}
+    assert writes == ["PutItem"]  # refused: the record exists
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+    state = world.state_of(report_id, "van")
+    assert (state["state"], state["attempts"]) == ("synced", 1)
+    assert len(fakes["van"].canvass_responses) == 1
+
+
+def test_first_attempts_a_down_provider_cannot_take_are_given_back_unspent(
+    api, fakes, stream, monkeypatch
+):
+    """Records created claimed for a provider whose breaker is open are given back: still
+    due, no attempt spent, and the schedule sends them once the provider is back."""
+    from chalicelib.logic import sync
+
+    world = van_world(api, fakes)
+    reports = [world.report(x, "not_home") for x in ("1001", "1002")]
+    allows = sync.breaker_allows
+    monkeypatch.setattr(sync, "breaker_allows", lambda campaign_id, provider: 0)
+    stream.deliver("crm_sync_consumer")
+    states = [world.state_of(r, "van") for r in reports]
+    assert [(s["state"], s["attempts"]) for s in states] == [("pending", 0), ("pending", 0)]
+    assert fakes["van"].canvass_responses == []
+    monkeypatch.setattr(sync, "breaker_allows", allows)  # the provider is back
+    sync.run_due()
+    assert {world.state_of(r, "van")["state"] for r in reports} == {"synced"}
+    assert len(fakes["van"].canvass_responses) == 2
+
+
 def test_overlapping_schedules_post_once(api, fakes, stream, monkeypatch):
     from chalicelib.logic import sync
 

@@ -61,10 +61,9 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
     """New reports -> their sync records, then a first attempt at each CRM for the
     whole batch at once (so PDI gets one array of flags)."""
     from chalicelib.dal.reports import report_from_image
-    from chalicelib.domain import Report
     from chalicelib.logic import sync
 
-    new_reports: list[Report] = []
+    first: list[sync.Attempt] = []  # new reports' records, created claimed for a first try
     integrations: dict[str, Any] = {}  # read once per campaign in the batch
     contacts_changed: set[str] = set()  # volunteers whose targets to recompute
     joined: set[tuple[str, str]] = set()
@@ -84,11 +83,10 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
             return
         report = report_from_image(image.get("NewImage", {}))
         if report is not None:
-            sync.open_records(report, integrations)
-            new_reports.append(report)
+            first.extend(sync.open_records(report, integrations))
 
     result = process_batch(event, record_report)
-    sync.first_attempts(new_reports, integrations)  # failures stay on the records, not the batch
+    sync.first_attempts(first)  # failures stay on the records, not the batch
     if contacts_changed or joined:
         from chalicelib.dal import campaigns
         from chalicelib.logic import work_queue

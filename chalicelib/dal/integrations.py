@@ -169,32 +169,46 @@ def _due_key(when: str, campaign_id: str, report_id: str, provider: str) -> str:
     return f"{when}#{campaign_id}#{report_id}#{provider}"
 
 
-def create_record(campaign_id: str, report_id: str, provider: str, actor: str) -> bool:
-    """A pending record, due now; False when there already is one (a redelivery)."""
-    stamp = now_iso()
+def create_record(
+    campaign_id: str,
+    report_id: str,
+    provider: str,
+    actor: str,
+    *,
+    claim: str | None = None,
+    lease: timedelta = timedelta(0),
+) -> SyncRecord | None:
+    """A pending record, due now; None when there already is one (a redelivery). With
+    `claim`, the record is created already claimed for a first attempt (as `claim` would
+    leave it: one write, not two), held for `lease`."""
+    moment = now()
+    stamp = iso(moment)
+    item = SyncModel(
+        _pk(campaign_id),
+        _sk(report_id, provider),
+        entity="sync",
+        gsi1pk=DUE,
+        gsi1sk=_due_key(stamp, campaign_id, report_id, provider),
+        campaign_id=campaign_id,
+        report_id=report_id,
+        provider=provider,
+        state="pending",
+        attempts=0,
+        retryable=True,
+        next_attempt_at=stamp,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+    )
+    if claim is not None:
+        item.claim, item.claimed_until, item.attempts = claim, iso(moment + lease), 1
     try:
-        SyncModel(
-            _pk(campaign_id),
-            _sk(report_id, provider),
-            entity="sync",
-            gsi1pk=DUE,
-            gsi1sk=_due_key(stamp, campaign_id, report_id, provider),
-            campaign_id=campaign_id,
-            report_id=report_id,
-            provider=provider,
-            state="pending",
-            attempts=0,
-            retryable=True,
-            next_attempt_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-            updated_by=actor,
-        ).save(condition=SyncModel.pk.does_not_exist())
+        item.save(condition=SyncModel.pk.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return _record(item)
 
 
 def get_record(campaign_id: str, report_id: str, provider: str) -> SyncRecord | None:
@@ -272,6 +286,28 @@ def finish(
         ]
     try:
         item.update(actions=actions, condition=SyncModel.claim == token)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release(campaign_id: str, report_id: str, provider: str, token: str, actor: str) -> bool:
+    """Give back a claim no attempt was made under (its attempt not spent): the record is
+    as it was before the claim, still due. False when the claim was not ours."""
+    item = SyncModel(_pk(campaign_id), _sk(report_id, provider))
+    try:
+        item.update(
+            actions=[
+                SyncModel.claim.remove(),
+                SyncModel.claimed_until.remove(),
+                SyncModel.attempts.add(-1),
+                SyncModel.updated_at.set(now_iso()),
+                SyncModel.updated_by.set(actor),
+            ],
+            condition=SyncModel.claim == token,
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False

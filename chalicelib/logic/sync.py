@@ -3,7 +3,10 @@
 A new report (from the main table's stream) gets one sync record per configured
 provider, and a first attempt at once. The schedule retries what is due, with
 backoff and a limit on attempts. Every attempt claims its record first (see
-`dal.integrations`): whoever loses the claim does nothing.
+`dal.integrations`): whoever loses the claim does nothing. A new report's record is
+created already claimed for its first attempt, so that attempt costs two writes (the
+record, its outcome); a claim the invocation does not use (its time ran out, the
+provider is down or paused) is given back, its attempt unspent.
 
 Throughput. VAN and Salsa take one report per call, so an invocation sends a
 batch's reports from a small pool of threads (WORKERS, each with its own client:
@@ -173,17 +176,22 @@ class _Batch:
         provider: str,
         integration: Integration | None,
         reports: dict[str, Report],
+        claimed: dict[tuple[str, str, str], Attempt],
     ) -> None:
         self.campaign_id = campaign_id
         self.provider = provider
         self.integration = integration
         self.instructions = integration.instructions.get("actions", {}) if integration else {}
         self.reports = reports
+        self.claimed = claimed
         self.action_types: dict[str, str] = {}
 
     def claim(self, report_id: str) -> Attempt | None:
         """Claim the record, with its report; None when it is not ours to attempt now. A
         record whose report is gone is finished here (skipped)."""
+        held = self.claimed.pop((self.campaign_id, report_id, self.provider), None)
+        if held is not None:  # created claimed for this attempt
+            return held
         token = secrets.token_hex(16)
         record = integrations_dal.claim(
             self.campaign_id, report_id, self.provider, token, LEASE, SYSTEM
@@ -214,26 +222,39 @@ def _integrations(campaign_id: str, known: dict[str, list[Integration]]) -> list
     return known[campaign_id]
 
 
-def open_records(report: Report, known: dict[str, list[Integration]] | None = None) -> None:
-    """A new report: one pending record per configured provider (once, however often
-    the report is delivered). `known`: the batch's integrations, by campaign."""
+def open_records(
+    report: Report, known: dict[str, list[Integration]] | None = None
+) -> list[Attempt]:
+    """A new report: one record per configured provider (once, however often the report
+    is delivered), each created claimed for its first attempt: the attempts to make, for
+    `first_attempts`. `known`: the batch's integrations, by campaign."""
+    attempts = []
     for integration in _integrations(report.campaign_id, {} if known is None else known):
-        integrations_dal.create_record(
-            report.campaign_id, report.report_id, integration.provider, SYSTEM
+        token = secrets.token_hex(16)
+        record = integrations_dal.create_record(
+            report.campaign_id,
+            report.report_id,
+            integration.provider,
+            SYSTEM,
+            claim=token,
+            lease=LEASE,
         )
+        if record is not None:  # None: delivered before, and attempted then
+            attempts.append(Attempt(record, report, token))
+    return attempts
 
 
-def first_attempts(
-    reports: list[Report], known: dict[str, list[Integration]] | None = None
-) -> None:
-    """Attempt the records of new reports together (a redelivered one is not attempted
-    again: its claim fails)."""
-    keys = []
-    configured = {} if known is None else known
-    for report in reports:
-        for integration in _integrations(report.campaign_id, configured):
-            keys.append((report.campaign_id, report.report_id, integration.provider))
-    attempt_all(keys, reports={r.report_id: r for r in reports})
+def first_attempts(attempts: list[Attempt]) -> None:
+    """Make the first attempts of new reports together (PDI gets one array); a claim not
+    used (time ran out, the provider is down or paused) is given back, still due."""
+    claimed = {(a.record.campaign_id, a.record.report_id, a.record.provider): a for a in attempts}
+    try:
+        attempt_all(
+            list(claimed), reports={a.report.report_id: a.report for a in attempts}, claimed=claimed
+        )
+    finally:
+        for (campaign_id, report_id, provider), attempt in list(claimed.items()):
+            integrations_dal.release(campaign_id, report_id, provider, attempt.token, SYSTEM)
 
 
 def run_due(limit: int = 200) -> int:
@@ -280,10 +301,12 @@ def attempt_all(
     keys: Iterable[tuple[str, str, str]],
     reports: dict[str, Report] | None = None,
     deadline: float | None = None,
+    claimed: dict[tuple[str, str, str], Attempt] | None = None,
 ) -> None:
     """Claim and attempt records, grouped by campaign and provider (PDI posts a batch; VAN
     and Salsa reports go from a pool of threads). Records not claimed before `deadline`
-    (time.monotonic(); by default BUDGET from now) are left as they are, still due."""
+    (time.monotonic(); by default BUDGET from now) are left as they are, still due.
+    `claimed`: attempts already claimed, by key; each one used is taken out of it."""
     if deadline is None:
         deadline = time.monotonic() + BUDGET
     groups: dict[tuple[str, str], list[str]] = {}
@@ -299,7 +322,9 @@ def attempt_all(
         if allowed is not None:
             report_ids = report_ids[:allowed]
         integration = integrations_dal.get_integration(campaign_id, provider)
-        batch = _Batch(campaign_id, provider, integration, known)
+        batch = _Batch(
+            campaign_id, provider, integration, known, {} if claimed is None else claimed
+        )
         if integration is None:
             for report_id in report_ids:
                 attempt = batch.claim(report_id)
