@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.common import ItemKey, now_iso, paged_query
 from chalicelib.dal.models import ActionModel
 from chalicelib.domain import Action, Page, Question, Response
 from chalicelib.errors import Conflict, NotFound
@@ -100,6 +100,10 @@ def get_actions(campaign_id: str, action_ids: list[str]) -> dict[str, Action]:
     """Several actions by id (BatchGetItem, 100 keys a call)."""
     keys = [(_pk(campaign_id), _sk(aid)) for aid in dict.fromkeys(action_ids) if aid]
     return {item.action_id: _action(item) for item in ActionModel.batch_get(keys)}
+
+
+def action_key(campaign_id: str, action_id: str) -> ItemKey[Action]:
+    return ItemKey(ActionModel, _pk(campaign_id), _sk(action_id), _action)
 
 
 def get_action(campaign_id: str, action_id: str) -> Action | None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
-from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.common import ItemKey, get_together, now_iso, paged_query
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel, RemovedMemberModel
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role, User
 from chalicelib.errors import Conflict, Forbidden, NotFound
 
 _LAST_ADMIN = "a campaign always keeps at least one admin"
+T = TypeVar("T")
 
 
 def _pk(campaign_id: str) -> str:
@@ -87,6 +88,20 @@ def create_campaign(campaign_id: str, name: str, creator: User) -> Campaign:
             condition=MemberModel.pk.does_not_exist(),
         )
     return _campaign(campaign)
+
+
+def campaign_key(campaign_id: str) -> ItemKey[Campaign]:
+    return ItemKey(CampaignModel, _pk(campaign_id), "META", _campaign)
+
+
+def get_membership_and(
+    campaign_id: str, user_id: str, key: ItemKey[T]
+) -> tuple[Membership | None, T | None]:
+    """The caller's membership (strongly consistent, as `get_membership`) and the item
+    the request is about, in one call."""
+    membership = ItemKey(MemberModel, _pk(campaign_id), f"MEMBER#{user_id}", _membership)
+    found, item = get_together(membership, key)
+    return found, item
 
 
 def get_campaign(campaign_id: str) -> Campaign | None:

@@ -10,8 +10,9 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamodb.models import Model
 
@@ -21,6 +22,7 @@ from chalicelib.errors import InvalidInput
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
+T_co = TypeVar("T_co", covariant=True)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -113,6 +115,37 @@ def paged_query(
     items = [convert(item) for item in results]
     next_key = results.last_evaluated_key if len(items) >= limit else None
     return Page(items=items, next_cursor=encode_cursor(scope, next_key))
+
+
+@dataclass(frozen=True)
+class ItemKey(Generic[T_co]):
+    """One item's key, with its model and how it becomes a domain object: what a caller
+    asks `get_together` for without knowing the model."""
+
+    model: type[Model]
+    hash_key: str
+    range_key: str
+    convert: Callable[[Any], T_co]
+
+
+def get_together(*keys: ItemKey[Any]) -> list[Any]:
+    """A few items of one table, strongly consistent, in one BatchGetItem where a request
+    would otherwise make as many GetItems one after the other: each as its domain object,
+    or None where there is none (in the order asked)."""
+    model = keys[0].model
+    assert all(k.model.Meta.table_name == model.Meta.table_name for k in keys), keys
+    asked = {(k.hash_key, k.range_key): k for k in keys}
+    found: dict[tuple[str, str], Any] = {}
+    pending: list[Any] = [{"pk": pk, "sk": sk} for pk, sk in asked]
+    while pending:  # keys DynamoDB left unprocessed are asked again
+        page, pending = model._batch_get_page(  # pynamodb: one page
+            pending, consistent_read=True, attributes_to_get=None
+        )
+        for raw in page:
+            key = asked[(raw["pk"]["S"], raw["sk"]["S"])]
+            found[(key.hash_key, key.range_key)] = key.convert(key.model.from_raw_data(raw))
+        pending = list(pending or [])
+    return [found.get((k.hash_key, k.range_key)) for k in keys]
 
 
 def chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:

@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import config
 from chalicelib.dal import batch
-from chalicelib.dal.common import now_iso, paged_query
+from chalicelib.dal.common import ItemKey, now_iso, paged_query
 from chalicelib.dal.models import ListErrorModel, ListKeyModel, ListModel, ListRowModel
 from chalicelib.domain import ListRow, Page, VoterList
 from chalicelib.errors import NotFound
@@ -152,6 +152,10 @@ def store_rows(
                 yield {"pk": {"S": key_prefix + key}, "sk": key_sk, "entity": key_entity, **shared}
 
     return batch.write(config.settings().main_table, puts=items())
+
+
+def list_key(campaign_id: str, list_id: str) -> ItemKey[VoterList]:
+    return ItemKey(ListModel, f"CAMPAIGN#{campaign_id}", f"LIST#{list_id}", _meta)
 
 
 def get_list(campaign_id: str, list_id: str) -> VoterList | None:

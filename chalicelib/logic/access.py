@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from chalicelib.audit import store as audit_store
 from chalicelib.auth import policy
@@ -10,10 +11,13 @@ from chalicelib.auth.policy import Caller, Decision, Permission
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import grants as grants_dal
 from chalicelib.dal import users as users_dal
+from chalicelib.dal.common import ItemKey
 from chalicelib.domain import Membership, Role
 from chalicelib.errors import Forbidden, MfaRequired, NotFound
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import count
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,21 @@ def require_global(principal: Principal, permission: Permission) -> None:
 
 def require(principal: Principal, campaign_id: str, permission: Permission) -> Access:
     membership = campaigns_dal.get_membership(campaign_id, principal.user_id)
+    return _decide(principal, campaign_id, permission, membership)
+
+
+def require_with(
+    principal: Principal, campaign_id: str, permission: Permission, key: ItemKey[T]
+) -> tuple[Access, T | None]:
+    """`require`, and the item the request is about (None when there is none), read in
+    the same call as the caller's membership. The item is returned only when allowed."""
+    membership, item = campaigns_dal.get_membership_and(campaign_id, principal.user_id, key)
+    return _decide(principal, campaign_id, permission, membership), item
+
+
+def _decide(
+    principal: Principal, campaign_id: str, permission: Permission, membership: Membership | None
+) -> Access:
     role = membership.role if membership else None
     caller = Caller(principal.user_id, principal.mfa)
     grant = None

@@ -9,7 +9,7 @@ from chalicelib.dal import actions as actions_dal
 from chalicelib.dal.common import new_id, now_iso
 from chalicelib.domain import Action, Page, Question, Response
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.logic.access import Access, require
+from chalicelib.logic.access import Access, require, require_with
 from chalicelib.logic.principal import Principal
 
 _NO_ACTION = "no such action"
@@ -89,8 +89,12 @@ def list_actions(
 
 
 def get_action(principal: Principal, campaign_id: str, action_id: str) -> tuple[Action, Access]:
-    access = require(principal, campaign_id, Permission.VIEW_ACTIONS)
-    action = actions_dal.get_action(campaign_id, action_id)
+    access, action = require_with(
+        principal,
+        campaign_id,
+        Permission.VIEW_ACTIONS,
+        actions_dal.action_key(campaign_id, action_id),
+    )
     if action is None:
         raise NotFound(_NO_ACTION)
     if not access.is_admin and (action.deleted or action.status != "live"):
@@ -101,8 +105,12 @@ def get_action(principal: Principal, campaign_id: str, action_id: str) -> tuple[
 def update_action(
     principal: Principal, campaign_id: str, action_id: str, changes: dict[str, Any]
 ) -> Action:
-    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
-    current = actions_dal.get_action(campaign_id, action_id)
+    _, current = require_with(
+        principal,
+        campaign_id,
+        Permission.MANAGE_ACTIONS,
+        actions_dal.action_key(campaign_id, action_id),
+    )
     if current is None:
         raise NotFound(_NO_ACTION)
     if "questions" in changes:

@@ -13,7 +13,7 @@ from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.assignments import Assignment
 from chalicelib.domain import Page
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.logic.access import require
+from chalicelib.logic.access import require, require_with
 from chalicelib.logic.principal import Principal
 
 MAX_PER_REQUEST = 1000
@@ -24,10 +24,14 @@ def assign(
 ) -> int:
     """Hand the volunteer up to `count` rows of the list not yet assigned for the action;
     how many were (fewer when the list runs out). One audit record for the batch."""
-    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
+    _, action = require_with(
+        principal,
+        campaign_id,
+        Permission.MANAGE_ACTIONS,
+        actions_dal.action_key(campaign_id, action_id),
+    )
     if not 1 <= count <= MAX_PER_REQUEST:
         raise InvalidInput("count", f"must be 1 to {MAX_PER_REQUEST}")
-    action = actions_dal.get_action(campaign_id, action_id)
     if action is None or action.deleted:
         raise NotFound("no such action")
     if campaigns_dal.get_membership(campaign_id, user_id) is None:
@@ -52,8 +56,13 @@ def assign(
 
 def give_back(principal: Principal, campaign_id: str, action_id: str, user_id: str) -> int:
     """The volunteer's unreported rows of the action go back to the pool."""
-    require(principal, campaign_id, Permission.MANAGE_ACTIONS)
-    if actions_dal.get_action(campaign_id, action_id) is None:
+    _, action = require_with(
+        principal,
+        campaign_id,
+        Permission.MANAGE_ACTIONS,
+        actions_dal.action_key(campaign_id, action_id),
+    )
+    if action is None:
         raise NotFound("no such action")
     returned = assignments_dal.give_back(campaign_id, action_id, user_id, principal.user_id)
     audit_store.record(

@@ -13,7 +13,7 @@ from chalicelib.dal import users as users_dal
 from chalicelib.dal.common import iso, new_id, now
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role
 from chalicelib.errors import Forbidden, NotAuthenticated, NotFound
-from chalicelib.logic.access import Access, require, require_global
+from chalicelib.logic.access import Access, require, require_global, require_with
 from chalicelib.logic.principal import Principal
 
 JOIN_CODE_TTL = timedelta(days=7)
@@ -35,8 +35,9 @@ def create_campaign(principal: Principal, name: str) -> Campaign:
 
 
 def get_campaign(principal: Principal, campaign_id: str) -> tuple[Campaign, Access]:
-    access = require(principal, campaign_id, Permission.VIEW_CAMPAIGN)
-    campaign = campaigns_dal.get_campaign(campaign_id)
+    access, campaign = require_with(
+        principal, campaign_id, Permission.VIEW_CAMPAIGN, campaigns_dal.campaign_key(campaign_id)
+    )
     if campaign is None:
         raise NotFound("no such campaign")
     return campaign, access

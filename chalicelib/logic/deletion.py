@@ -39,7 +39,7 @@ from chalicelib.dal.common import iso, now
 from chalicelib.domain import Deletion
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching
-from chalicelib.logic.access import require
+from chalicelib.logic.access import require, require_with
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import count, logger
 
@@ -57,8 +57,9 @@ Key = tuple[str, str, str, str]  # (table setting, pk, sk, kind)
 
 
 def request(principal: Principal, campaign_id: str, confirm_name: str) -> Deletion:
-    require(principal, campaign_id, Permission.DELETE_CAMPAIGN)
-    campaign = campaigns_dal.get_campaign(campaign_id)
+    _, campaign = require_with(
+        principal, campaign_id, Permission.DELETE_CAMPAIGN, campaigns_dal.campaign_key(campaign_id)
+    )
     if campaign is None:
         raise NotFound("no such campaign")
     if confirm_name != campaign.name:

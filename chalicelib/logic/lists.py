@@ -22,7 +22,7 @@ from chalicelib.dal.lists import RowToStore
 from chalicelib.domain import ListRow, Page, VoterList
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching, normalize
-from chalicelib.logic.access import require
+from chalicelib.logic.access import require, require_with
 from chalicelib.logic.principal import Principal
 
 MAX_REPORTED_PROBLEMS = 100
@@ -167,8 +167,9 @@ def get_list(
     principal: Principal, campaign_id: str, list_id: str
 ) -> tuple[VoterList, list[dict[str, Any]]]:
     """The list and the first 100 problems of its rows, by row number."""
-    require(principal, campaign_id, Permission.VIEW_LISTS)
-    found = lists_dal.get_list(campaign_id, list_id)
+    _, found = require_with(
+        principal, campaign_id, Permission.VIEW_LISTS, lists_dal.list_key(campaign_id, list_id)
+    )
     if found is None:
         raise NotFound("no such list")
     return found, lists_dal.list_errors(list_id, MAX_REPORTED_PROBLEMS)

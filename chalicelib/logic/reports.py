@@ -17,7 +17,7 @@ from chalicelib.dal.common import new_id, now_iso
 from chalicelib.domain import Action, Page, Report
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logic import lists, matching, throttle
-from chalicelib.logic.access import require
+from chalicelib.logic.access import require, require_with
 from chalicelib.logic.assignments import assigned_to
 from chalicelib.logic.principal import Principal
 
@@ -45,9 +45,13 @@ def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[
 def file_report(
     principal: Principal, campaign_id: str, action_id: str, fields: dict[str, Any]
 ) -> Report:
-    access = require(principal, campaign_id, Permission.FILE_REPORT)
+    access, action = require_with(
+        principal,
+        campaign_id,
+        Permission.FILE_REPORT,
+        actions_dal.action_key(campaign_id, action_id),
+    )
     throttle.check("report-member", f"{campaign_id}:{principal.user_id}")
-    action = actions_dal.get_action(campaign_id, action_id)
     if action is None or action.deleted or (action.status != "live" and not access.is_admin):
         raise NotFound("no such action")  # a volunteer sees only live actions
     if action.status != "live":
