@@ -197,3 +197,99 @@ def test_concurrent_syncs_of_the_same_contacts_count_them_once(api):
     mine = next(m for m in members if m["user_id"] == vol.user_id)
     assert mine["synced_contacts_count"] == 40
     assert len(_all(api, vol.token)) == 40
+
+
+# ---- what a sync has merged already ------------------------------------------------------
+
+
+def _contact_reads(monkeypatch) -> list[str]:
+    """The DynamoDB calls that read stored contacts (a Query of the `CONTACT#` items; a
+    count of them, which reads no contact, is not one)."""
+    import botocore.client
+
+    reads: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def watched(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        values = params.get("ExpressionAttributeValues") or {}
+        if (
+            operation == "Query"
+            and params.get("Select") != "COUNT"
+            and any(str(v.get("S", "")).startswith("CONTACT#") for v in values.values())
+        ):
+            reads.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", watched)
+    return reads
+
+
+def test_an_unchanged_address_book_is_not_read_again(api, monkeypatch):
+    """The phone sends the same contacts again: nothing is merged, the stored contacts are
+    not read, and the answer is the same as before."""
+    vol = volunteer(api)
+    body = {"contacts": [{"name": f"U{i}", "phones": [f"+1202556{i:04d}"]} for i in range(60)]}
+    assert api.put("/me/contacts", body, token=vol.token).body["created"] == 60
+    reads = _contact_reads(monkeypatch)
+    again = api.put("/me/contacts", body, token=vol.token).body
+    assert again == {"received": 60, "created": 0, "updated": 0, "total": 60, "invalid": []}
+    assert reads == []
+    one_new = {"contacts": [*body["contacts"], {"name": "New", "phones": ["+12025569999"]}]}
+    reply = api.put("/me/contacts", one_new, token=vol.token).body
+    assert (reply["created"], reply["updated"], reply["total"]) == (1, 0, 61)
+    assert reads == ["Query"]  # something new: merged against what is stored
+
+
+def test_a_changed_contact_is_merged_and_a_bad_one_still_reported(api):
+    vol = volunteer(api)
+    first = {"contacts": [{"name": "Al", "phones": ["2025550111"]}, {"name": "Bo", "emails": []}]}
+    reply = api.put("/me/contacts", first, token=vol.token).body
+    assert reply["created"] == 1 and [p["index"] for p in reply["invalid"]] == [1]
+    changed = {
+        "contacts": [
+            {"name": "Al", "phones": ["2025550111"], "emails": ["al@example.org"]},
+            {"name": "Bo", "emails": []},
+        ]
+    }
+    reply = api.put("/me/contacts", changed, token=vol.token).body
+    assert (reply["created"], reply["updated"], reply["total"]) == (0, 1, 1)
+    assert [p["index"] for p in reply["invalid"]] == [1]  # reported every time
+    assert _all(api, vol.token)[0]["emails"] == ["al@example.org"]
+
+
+def test_a_contact_deleted_on_the_server_comes_back_with_the_next_sync(api):
+    vol = volunteer(api)
+    body = {"contacts": [{"name": f"D{i}", "phones": [f"+1202554{i:04d}"]} for i in range(3)]}
+    api.put("/me/contacts", body, token=vol.token)
+    victim = _all(api, vol.token)[0]
+    assert api.delete(f"/me/contacts/{victim['contact_id']}", token=vol.token).status == 204
+    reply = api.put("/me/contacts", body, token=vol.token).body
+    assert (reply["created"], reply["total"]) == (1, 3)
+    assert victim["phones"] in [c["phones"] for c in _all(api, vol.token)]
+    assert api.delete("/me/contacts", token=vol.token).status == 204
+    reply = api.put("/me/contacts", body, token=vol.token).body
+    assert (reply["created"], reply["total"]) == (3, 3)
+
+
+def test_the_digest_is_erased_with_the_contacts(api, stack):
+    """What a sync remembers goes with the contacts: nothing is left in the partition."""
+    vol = volunteer(api)
+    body = {"contacts": [{"name": "E", "phones": ["2025550177"]}]}
+    api.put("/me/contacts", body, token=vol.token)
+    table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
+
+    def digests() -> list[dict[str, Any]]:
+        return table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+            ExpressionAttributeValues={":pk": f"USER#{vol.user_id}", ":d": "PROFILE#DIGEST#"},
+            ConsistentRead=True,
+        )["Items"]
+
+    stored = digests()
+    assert (
+        len(stored) == 1
+        and "2025550177" not in str(stored)
+        and "E" not in {v for item in stored for v in item.values() if v == "E"}
+    )
+    assert api.delete("/me/contacts", token=vol.token).status == 204
+    assert digests() == []

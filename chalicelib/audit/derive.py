@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "totp": ("user_id", frozenset({"verified"})),
     "contact": ("contact_id", frozenset()),
+    "contact_digest": ("user_id", frozenset()),
     "staff_grant": (
         "grant_id",
         frozenset({"staff_user_id", "granted_by", "expires_at", "revoked_at", "revoked_by"}),
@@ -64,8 +65,11 @@ QUIET = {
 }
 USER_SCOPED = {"user", "totp", "contact"}
 # written and erased by the thousand: their batch's record tells them (an import's list
-# states, `assignment.created` / `assignment.returned`, an erasure's receipt)
+# states, `assignment.created` / `assignment.returned`, an erasure's receipt, a contact
+# sync's `contacts.synced` and a deletion's `contacts.deleted`, from the profile's counts)
 BULK = {
+    "contact",
+    "contact_digest",
     "list_row",
     "list_key",
     "list_error",
@@ -145,6 +149,8 @@ def _event(
         return "member.role_changed"
     if kind == "user" and "last_sync" in fields:
         return "contacts.synced"
+    if kind == "user" and "contacts_epoch" in fields:
+        return "contacts.deleted"
     if kind == "user" and "is_staff" in fields:
         return "user.staff_changed"
     if kind == "totp" and "verified" in fields:
@@ -191,6 +197,10 @@ def derive(record: dict[str, Any]) -> AuditRecord | None:
                 for k, v in _jsonable(counts).items()
                 if k in ("received", "created", "updated", "at")
             }
+    if kind == "user" and action == "MODIFY" and "contacts_epoch" in fields:
+        values["deleted"] = _jsonable(old.get("contacts_count", 0)) - _jsonable(
+            new.get("contacts_count", 0)
+        )
     for name in fields:
         if name in shown and name in new:
             values[name] = _jsonable(new[name])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
-from chalicelib import config, crypto
+from chalicelib import aws, config, crypto
 from chalicelib.dal import batch
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.db import failed_conditions, transaction
@@ -19,6 +20,99 @@ from chalicelib.errors import NotFound
 
 def _pk(user_id: str) -> str:
     return f"USER#{user_id}"
+
+
+# What a sync has merged already, so that a phone sending its unchanged address book again
+# costs a read of a few small items, not of every contact: fingerprints (FINGERPRINT_CHARS
+# each, keyed with the user's data key, so shredding the key makes them meaningless) in
+# DIGEST_SHARDS items beside the profile. A deleted contact moves the profile's
+# `contacts_epoch`, and digests built under another epoch are not trusted: a contact deleted
+# on the server and sent again is merged again.
+DIGEST_SHARDS = 16
+FINGERPRINT_CHARS = 16
+MAX_DIGEST_CHARS = 300_000  # a shard beyond this is not kept (items hold 400 KB at most)
+_DIGEST = "PROFILE#DIGEST#"
+
+
+@dataclass
+class SyncState:
+    """What a sync starts from: the contacts counted, the digest's epoch and its shards."""
+
+    contacts_count: int = 0
+    epoch: int = 0
+    shards: list[set[str]] = field(default_factory=lambda: [set() for _ in range(DIGEST_SHARDS)])
+
+    def known(self, fingerprint: str) -> bool:
+        return fingerprint in self.shards[shard_of(fingerprint)]
+
+
+def shard_of(fingerprint: str) -> int:
+    return ord(fingerprint[0]) % DIGEST_SHARDS
+
+
+def sync_state(user_id: str) -> SyncState:
+    """The profile's count and epoch and the digest built under that epoch: one strongly
+    consistent Query of the profile and its digest items (a few KB)."""
+    state = SyncState()
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {
+        "TableName": config.settings().main_table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :profile)",
+        "ExpressionAttributeValues": {":pk": {"S": _pk(user_id)}, ":profile": {"S": "PROFILE"}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = aws.dynamodb().query(**request)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in items:
+        if item["sk"]["S"] == "PROFILE":
+            state.contacts_count = int(item.get("contacts_count", {}).get("N", "0"))
+            state.epoch = int(item.get("contacts_epoch", {}).get("N", "0"))
+    for item in items:
+        sk = item["sk"]["S"]
+        if not sk.startswith(_DIGEST) or int(item.get("epoch", {}).get("N", "0")) != state.epoch:
+            continue
+        text = item.get("fingerprints", {}).get("S", "")
+        shard = int(sk.removeprefix(_DIGEST))
+        if 0 <= shard < DIGEST_SHARDS:
+            state.shards[shard] = {
+                text[i : i + FINGERPRINT_CHARS] for i in range(0, len(text), FINGERPRINT_CHARS)
+            }
+    return state
+
+
+def save_digest(user_id: str, state: SyncState, added: Iterable[str]) -> None:
+    """Add fingerprints to the digest (the shards they fall in, under the state's epoch).
+    Two syncs at once may each keep only their own: a lost fingerprint costs a later
+    sync a merge that changes nothing."""
+    touched: set[int] = set()
+    for fingerprint in added:
+        shard = shard_of(fingerprint)
+        state.shards[shard].add(fingerprint)
+        touched.add(shard)
+    stamp = now_iso()
+    puts = []
+    for shard in sorted(touched):
+        text = "".join(sorted(state.shards[shard]))
+        if len(text) > MAX_DIGEST_CHARS:
+            continue
+        puts.append(
+            {
+                "pk": {"S": _pk(user_id)},
+                "sk": {"S": f"{_DIGEST}{shard:02d}"},
+                "entity": {"S": "contact_digest"},
+                "user_id": {"S": user_id},
+                "epoch": {"N": str(state.epoch)},
+                "fingerprints": {"S": text},
+                "created_at": {"S": stamp},
+                "updated_at": {"S": stamp},
+                "updated_by": {"S": user_id},
+            }
+        )
+    batch.write(config.settings().main_table, puts=puts)
 
 
 # A volunteer's contacts are encrypted with a data key of their own (envelope: KMS wraps
@@ -211,6 +305,7 @@ def delete_contact(user_id: str, contact_id: str) -> None:
                 actions=[
                     UserModel.contacts_count.add(-1),
                     UserModel.counted_at.set(time.time_ns()),  # an older count is stale now
+                    UserModel.contacts_epoch.set(time.time_ns()),  # and the digest
                     UserModel.updated_at.set(stamp),
                     UserModel.updated_by.set(user_id),
                 ],
@@ -234,11 +329,15 @@ def delete_all_contacts(user_id: str) -> int:
             attributes_to_get=["pk", "sk"],
         )
     ]
-    batch.write(config.settings().main_table, deletes=keys)
+    digests = [
+        {"pk": {"S": pk}, "sk": {"S": f"{_DIGEST}{shard:02d}"}} for shard in range(DIGEST_SHARDS)
+    ]
+    batch.write(config.settings().main_table, deletes=[*keys, *digests])
     UserModel(pk, "PROFILE").update(
         actions=[
             UserModel.contacts_count.set(0),
             UserModel.counted_at.set(time.time_ns()),
+            UserModel.contacts_epoch.set(time.time_ns()),
             UserModel.updated_at.set(now_iso()),
             UserModel.updated_by.set(user_id),
         ]

@@ -157,6 +157,8 @@ class UserModel(MainModel):
     contacts_count = NumberAttribute(default=0)
     last_sync = JSONAttribute(null=True)  # counts of the latest contact sync, no contact data
     counted_at = NumberAttribute(null=True)  # when contacts_count was last counted (ns)
+    # moved when a contact is deleted: the contact digests built before it are not trusted
+    contacts_epoch = NumberAttribute(null=True)
 
 
 class TotpModel(MainModel):
@@ -244,6 +246,17 @@ class ContactModel(MainModel):
     # name, phones and e-mails, encrypted with the user's data key (crypto.ContactsKey)
     sealed = UnicodeAttribute(null=True)
     keys = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class ContactDigestModel(MainModel):
+    """One of DIGEST_SHARDS items beside the profile (`PROFILE#DIGEST#<n>`): fingerprints of
+    contacts a sync has already merged, keyed with the user's data key (`dal.contacts`)."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    user_id = UnicodeAttribute()
+    epoch = NumberAttribute(default=0)  # the profile's contacts_epoch it was built under
+    fingerprints = UnicodeAttribute(default="")  # fixed-width, concatenated
 
 
 class ListModel(MainModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +149,13 @@ def _normalised(
     return name.strip(), phones, emails
 
 
+def _fingerprint(data_key: bytes, name: str, phones: list[str], emails: list[str]) -> str:
+    """A contact as received, keyed with the user's data key (`dal.contacts.SyncState`)."""
+    text = json.dumps([name, phones, emails], ensure_ascii=False, separators=(",", ":"))
+    digest = hmac.new(data_key, text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
 def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
     """Merge the phone's contacts into the caller's, de-duplicated by phone and e-mail.
 
@@ -155,22 +163,34 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
     has (or with one earlier in the same request) updates it: the latest name wins,
     phones and e-mails are united. Contacts with invalid values are reported back by
     index and reason; the rest are kept.
+
+    A contact received exactly so before (its fingerprint is in the digest) was merged
+    then and brings nothing new: it is passed over, and when every contact of a sync is,
+    the stored contacts are not read at all.
     """
     if len(incoming) > MAX_CONTACTS_PER_SYNC:
         raise InvalidInput("contacts", f"at most {MAX_CONTACTS_PER_SYNC} contacts a request")
     user_id = principal.user_id
     data_key = contacts_dal.contacts_key(user_id, create=True)  # read once for the sync
-    existing = contacts_dal.all_contacts(user_id, data_key)
-    drafts: dict[str, _Draft] = {c.contact_id: _Draft.of(c) for c in existing}
-    owner = {key: c.contact_id for c in existing for key in c.keys}
+    assert data_key is not None
+    state = contacts_dal.sync_state(user_id)
     problems: list[dict[str, Any]] = []
-    touched: list[str] = []
-
+    fresh: list[tuple[int, str, list[str], list[str]]] = []
+    fingerprints: dict[str, None] = {}
     for index, raw in enumerate(incoming):
         parsed = _normalised(raw, index, problems)
         if parsed is None:
             continue
-        name, phones, emails = parsed
+        fingerprint = _fingerprint(data_key, *parsed)
+        if not state.known(fingerprint):
+            fresh.append((index, *parsed))
+            fingerprints[fingerprint] = None
+
+    existing = contacts_dal.all_contacts(user_id, data_key) if fresh else []
+    drafts: dict[str, _Draft] = {c.contact_id: _Draft.of(c) for c in existing}
+    owner = {key: c.contact_id for c in existing for key in c.keys}
+    touched: list[str] = []
+    for index, name, phones, emails in fresh:
         keys = matching.keys_for(phones, emails)
         target = next((owner[k] for k in keys if k in owner), None)
         if target is None:
@@ -201,11 +221,12 @@ def sync_contacts(principal: Principal, incoming: list[Any]) -> SyncResult:
     contacts_dal.save_contacts(
         user_id, (d.contact() for d in to_write), created=created, summary=summary, key=data_key
     )
+    contacts_dal.save_digest(user_id, state, fingerprints)  # once the contacts are in
     return SyncResult(
         received=len(incoming),
         created=created,
         updated=updated,
-        total=len(existing) + created,
+        total=len(existing) + created if fresh else state.contacts_count,
         invalid=problems,
     )
 
