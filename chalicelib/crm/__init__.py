@@ -2,7 +2,8 @@
 
 A package of its own: it imports nothing from `chalicelib.api`, `chalicelib.logic` or
 `chalicelib.dal`. This `__init__` is light (no `requests`); the client modules import `requests`
-(~100 ms of cold start), so import them, or call `make_client`, only where a CRM is actually used.
+(~100 ms of cold start), so import them only where a CRM is actually used (each provider of
+`chalicelib.logic.providers` makes its client on first use).
 
 Every client has the same core surface (`CrmClient`): `check_credentials()`, `catalog()`,
 `person_exists(external_id)`, `close()`; the write-back methods are provider specific:
@@ -12,8 +13,7 @@ Every client has the same core surface (`CrmClient`): `check_credentials()`, `ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from chalicelib.crm.errors import (
     CredentialsRejected,
@@ -26,16 +26,8 @@ from chalicelib.crm.errors import (
     RateLimited,
     TransientCrmError,
 )
-from chalicelib.domain import PROVIDERS
-
-if TYPE_CHECKING:
-    from chalicelib.crm.pdi import PdiClient
-    from chalicelib.crm.salsa import SalsaClient
-    from chalicelib.crm.van import VanClient
-
 
 __all__ = [
-    "PROVIDERS",
     "CredentialsRejected",
     "CrmClient",
     "CrmError",
@@ -46,7 +38,6 @@ __all__ = [
     "PersonNotFound",
     "RateLimited",
     "TransientCrmError",
-    "make_client",
 ]
 
 
@@ -60,23 +51,3 @@ class CrmClient(Protocol):
     def person_exists(self, external_id: str) -> bool: ...
 
     def close(self) -> None: ...
-
-
-def make_client(
-    provider: str, base_url: str, credentials: Mapping[str, Any], **options: Any
-) -> VanClient | PdiClient | SalsaClient:
-    """The client for `provider` ("van", "pdi", "salsa"); `options` go to its constructor
-    (timeouts, retry, sleep, rand, session). Imports `requests` on first use."""
-    if provider == "van":
-        from chalicelib.crm.van import VanClient
-
-        return VanClient(base_url, credentials, **options)
-    if provider == "pdi":
-        from chalicelib.crm.pdi import PdiClient
-
-        return PdiClient(base_url, credentials, **options)
-    if provider == "salsa":
-        from chalicelib.crm.salsa import SalsaClient
-
-        return SalsaClient(base_url, credentials, **options)
-    raise ValueError(f"unknown CRM provider {provider!r}")

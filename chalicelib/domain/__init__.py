@@ -30,7 +30,6 @@ class Role(StrEnum):
 
 ACTION_TYPES = ("text", "call", "canvass", "share", "survey")
 ACTION_STATUSES = ("draft", "live", "closed")
-PROVIDERS = ("van", "pdi", "salsa")  # the CRMs a campaign can sync to
 REPORT_RESULTS = ("canvassed", "not_home", "refused", "wrong_number", "moved", "deceased", "other")
 SYNC_STATES = ("pending", "synced", "failed", "skipped")
 
@@ -59,7 +58,6 @@ _WHERE = {
 __all__ = [
     "ACTION_STATUSES",
     "ACTION_TYPES",
-    "PROVIDERS",
     "REPORT_RESULTS",
     "SYNC_STATES",
     "Action",

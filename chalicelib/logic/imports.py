@@ -35,9 +35,9 @@ from chalicelib import aws, config
 from chalicelib.auth.policy import Permission
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.common import iso, new_id, now
-from chalicelib.domain import PROVIDERS, VoterList
+from chalicelib.domain import VoterList
 from chalicelib.errors import InvalidInput
-from chalicelib.logic import matching, targets, work_queue
+from chalicelib.logic import matching, providers, targets, work_queue
 from chalicelib.logic.access import require
 from chalicelib.logic.lists import FIELDS, Tally, checked_rows
 from chalicelib.logic.principal import Principal
@@ -58,8 +58,8 @@ def upload_key(campaign_id: str, list_id: str) -> str:
 
 
 def _check_provider(provider: str | None) -> None:
-    if provider is not None and provider not in PROVIDERS:
-        raise InvalidInput("provider", f"must be one of {', '.join(PROVIDERS)}")
+    if provider is not None and provider not in providers.names():
+        raise InvalidInput("provider", f"must be one of {', '.join(providers.names())}")
 
 
 # ---- starting ---------------------------------------------------------------------------

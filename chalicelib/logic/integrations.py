@@ -11,45 +11,27 @@ from typing import Any
 from chalicelib import crypto
 from chalicelib.auth.policy import Permission
 from chalicelib.config import settings
-from chalicelib.crm import (
-    PROVIDERS,
-    CredentialsRejected,
-    CrmError,
-    DeadlineExceeded,
-    TransientCrmError,
-    make_client,
-)
+from chalicelib.crm import CredentialsRejected, CrmError, DeadlineExceeded, TransientCrmError
 from chalicelib.dal import actions as actions_dal
 from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
 from chalicelib.domain import REPORT_RESULTS, Integration
 from chalicelib.errors import InvalidInput, NotFound, Refused, TimedOut
+from chalicelib.logic import providers
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import logger
 
 CATALOG_TTL = 600  # seconds
 
-# what each provider's credentials hold; the last one named is the secret its hint shows
-CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "van": ("application_name", "db_mode", "api_key"),
-    "pdi": ("username", "password", "api_token"),
-    "salsa": ("api_token",),
-}
-
 
 def _context(campaign_id: str, provider: str) -> dict[str, str]:
     return {"campaign_id": campaign_id, "provider": provider, "purpose": "crm-credentials"}
 
 
-def base_url(provider: str) -> str:
-    s = settings()
-    return {"van": s.van_api_url, "pdi": s.pdi_api_url, "salsa": s.salsa_api_url}[provider]
-
-
 def check_provider(provider: str) -> str:
-    if provider not in PROVIDERS:
-        raise NotFound(f"no such provider: use one of {', '.join(PROVIDERS)}")
+    if provider not in providers.names():
+        raise NotFound(f"no such provider: use one of {', '.join(providers.names())}")
     return provider
 
 
@@ -69,11 +51,10 @@ def _client(provider: str, credentials: dict[str, Any], *, background: bool = Tr
     from chalicelib.crm.http import RetryPolicy, Timeouts
 
     read = settings().crm_read_timeout
+    crm = providers.get(provider)
     if background:
-        return make_client(provider, base_url(provider), credentials, timeouts=Timeouts(read=read))
-    return make_client(
-        provider,
-        base_url(provider),
+        return crm.client(credentials, timeouts=Timeouts(read=read))
+    return crm.client(
         credentials,
         timeouts=Timeouts(read=min(read, 10.0)),
         retry=RetryPolicy(max_attempts=1, max_queue_wait=2.0),
@@ -100,21 +81,6 @@ def _answering_in_time(provider: str) -> Iterator[None]:
             raise
 
 
-def _parsed_credentials(provider: str, body: dict[str, Any]) -> dict[str, Any]:
-    credentials: dict[str, Any] = {}
-    for name in CREDENTIAL_FIELDS[provider]:
-        value = body.get(name)
-        if name == "db_mode":
-            if isinstance(value, bool) or value not in (0, 1):
-                raise InvalidInput(name, "must be 0 (MyVoters) or 1 (MyCampaign)")
-        elif not isinstance(value, str) or not value.strip() or len(value) > 500:
-            raise InvalidInput(name, "is required (text)")
-        else:
-            value = value.strip()
-        credentials[name] = value
-    return credentials
-
-
 def _hint(secret: str) -> str:
     return f"…{secret[-4:]}" if len(secret) >= 12 else "…"
 
@@ -125,7 +91,8 @@ def configure(
     """Try the credentials against the provider; store them sealed only if it accepts."""
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
     check_provider(provider)
-    credentials = _parsed_credentials(provider, body)
+    crm = providers.get(provider)
+    credentials = crm.parse_credentials(body)
     client = _client(provider, credentials, background=False)
     try:
         with _answering_in_time(provider):
@@ -137,7 +104,7 @@ def configure(
     finally:
         client.close()
     sealed = crypto.seal(credentials, _context(campaign_id, provider))
-    secret = str(credentials[CREDENTIAL_FIELDS[provider][-1]])
+    secret = str(credentials[crm.credential_fields[-1]])
     integration = integrations_dal.put_integration(
         campaign_id, provider, sealed, _hint(secret), principal.user_id
     )
@@ -233,19 +200,20 @@ def sane_catalog(found: Any) -> dict[str, Any]:
     return out
 
 
-# The CRMs whose catalog ids are whole numbers (VAN's result codes, survey questions and
-# responses, activist codes, contact types); the others' are opaque text.
-NUMERIC_IDS = frozenset({"van"})
 MAX_INSTRUCTIONS_BYTES = 200 * 1024
 
 
-def _external_id(value: Any, field: str, provider: str | None = None) -> str:
+def _external_id(value: Any, field: str, provider: str) -> str:
+    """An id of the provider's catalog: whole numbers for some (VAN's result codes, survey
+    questions and responses, activist codes, contact types), opaque text for others."""
     if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
         raise InvalidInput(field, "must be an id (text or number)")
     text = str(value).strip()
     if len(text) > 200:
         raise InvalidInput(field, "is longer than any id (200 characters)")
-    if provider in NUMERIC_IDS and not (text.isascii() and text.isdigit() and len(text) <= 12):
+    if providers.get(provider).numeric_ids and not (
+        text.isascii() and text.isdigit() and len(text) <= 12
+    ):
         raise InvalidInput(field, f"must be a {provider} id (a whole number)")
     return text
 
@@ -312,7 +280,7 @@ def _checked_instructions(campaign_id: str, raw: Any, provider: str) -> dict[str
                 for i, code in enumerate(codes)
             ],
         }
-        for option in ("contact_type_id", "acquisition_type_id"):
+        for option in providers.get(provider).options:
             if mapping.get(option) is not None:
                 entry[option] = _external_id(mapping[option], f"{where}.{option}", provider)
         checked[action_id] = entry

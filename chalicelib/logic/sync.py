@@ -8,8 +8,8 @@ created already claimed for its first attempt, so that attempt costs two writes 
 record, its outcome); a claim the invocation does not use (its time ran out, the
 provider is down or paused) is given back, its attempt unspent.
 
-Throughput. VAN and Salsa take one report per call, so an invocation sends a
-batch's reports from a small pool of threads (WORKERS, each with its own client:
+Throughput. A provider that takes one report per call (VAN, Salsa) has an invocation
+send a batch's reports from a small pool of threads (WORKERS, each with its own client:
 clients are not thread-safe), paced by the provider account's rate limiter
 (`crm.http.RateLimiter`, shared by the threads of the process) instead of running
 into 429s. Each thread claims a record only just before sending it, so a claim is
@@ -19,14 +19,8 @@ later (Lambda stops it at 30): what it has not claimed by then stays due, for th
 schedule. A 429 is not the record's fault: the record is tried again after the
 provider's Retry-After, with more attempts than other errors get.
 
-What is written, per provider, from the action's sync instructions:
-- VAN: a `canvassed` report with mapped answers or activist codes -> survey
-  responses and activist codes; any other result -> its mapped result code;
-  never both in one call.
-- PDI: flags (the result's flag, each answer's flag with its question, each tag),
-  one POST /flags array for all the reports of a batch.
-- Salsa: the supporter is searched first and written only when FOUND: segments for
-  the result and tags, custom fields for answers.
+What is written, from the action's sync instructions, is each provider's own business
+(`logic.providers`): the runner knows none by name.
 """
 
 from __future__ import annotations
@@ -56,12 +50,13 @@ from chalicelib.crm import (
 from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
 from chalicelib.dal import reports as reports_dal
-from chalicelib.dal.common import now_iso
+from chalicelib.dal.common import chunks, now_iso
 from chalicelib.domain import Integration, Page, Report, SyncRecord
 from chalicelib.errors import DomainError, InvalidInput
-from chalicelib.logic import integrations
+from chalicelib.logic import integrations, providers
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
+from chalicelib.logic.providers import Skip
 from chalicelib.observability import count, logger
 
 SYSTEM = "system:crm-sync"
@@ -76,13 +71,6 @@ CLIENTS_PER_THREAD = 4
 PAUSED_WAIT = 900.0  # a paused integration's records are looked at again this much later
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes between attempts
-PHONE_CHANNELS = {1, 37}  # VAN contact types that want canvassContext.phone
-VAN_CONTACT_TYPES = {"call": "1", "canvass": "2", "text": "37", "share": "81", "survey": "2"}
-DEFAULT_PDI_ACQUISITION_TYPE = "1"
-
-
-class Skip(Exception):
-    """Nothing to send for this report and provider; the reason is kept."""
 
 
 @dataclass
@@ -184,6 +172,7 @@ class _Batch:
         self.instructions = integration.instructions.get("actions", {}) if integration else {}
         self.reports = reports
         self.claimed = claimed
+        self.crm = providers.get(provider)
         self.action_types: dict[str, str] = {}
 
     def claim(self, report_id: str) -> Attempt | None:
@@ -209,7 +198,32 @@ class _Batch:
 
     def plan(self, attempt: Attempt) -> Any:
         """What to send for this attempt; raises Skip when there is nothing."""
-        return _plan(self.provider, attempt.report, self.instructions, self.action_types)
+        report = attempt.report
+        mapped = providers.mapped(report, self.provider, self.instructions)
+        return self.crm.plan(report, mapped, self)
+
+    # what a plan may need beyond the report (`providers.Lookups`)
+
+    def action_type(self, report: Report) -> str:
+        """The type of the report's action (looked up once per batch)."""
+        from chalicelib.dal import actions as actions_dal
+
+        if report.action_id not in self.action_types:
+            action = actions_dal.get_action(report.campaign_id, report.action_id)
+            self.action_types[report.action_id] = action.type if action else ""
+        return self.action_types[report.action_id]
+
+    def row_phone(self, report: Report) -> str | None:
+        """The phone on the campaign's own list row that gave the external id (campaign
+        data: a volunteer's contact's phone is never sent)."""
+        from chalicelib.logic import lists
+
+        if not report.source_row_id:
+            return None
+        try:
+            return lists.find_row(report.campaign_id, report.source_row_id).phone or None
+        except DomainError:
+            return None
 
 
 # ---- entry points ----------------------------------------------------------------------
@@ -335,7 +349,7 @@ def attempt_all(
                 integrations_dal.postpone(
                     campaign_id, report_id, provider, integrations_dal.later(PAUSED_WAIT), SYSTEM
                 )
-        elif provider == "pdi":
+        elif batch.crm.batch_size > 1:
             _attempt_together(batch, report_ids, deadline)
         else:
             _attempt_each(batch, report_ids, deadline)
@@ -465,7 +479,8 @@ def _client_failure(batch: _Batch, attempts: list[Attempt], exc: Exception) -> N
 
 
 def _attempt_together(batch: _Batch, report_ids: list[str], deadline: float) -> None:
-    """PDI: claim them all, then one POST /flags array for the lot."""
+    """A provider that takes many reports a call (PDI): claim them all, then send them
+    `batch_size` at a time, each report finished by its own outcome."""
     assert batch.integration is not None
     ready: list[tuple[Attempt, Any]] = []
     for report_id in report_ids:
@@ -489,8 +504,11 @@ def _attempt_together(batch: _Batch, report_ids: list[str], deadline: float) -> 
         return
     from chalicelib.crm.http import deadline as crm_deadline
 
-    with crm_deadline(deadline + SEND_GRACE):
-        _send_pdi(client, ready)
+    for part in chunks(ready, batch.crm.batch_size):
+        with crm_deadline(deadline + SEND_GRACE):
+            outcomes = batch.crm.send(client, [(a.report, plan) for a, plan in part])
+        for (attempt, _plan), error in zip(part, outcomes, strict=True):
+            _finish(attempt, Outcome("synced") if error is None else _failure(attempt, error))
 
 
 _local = threading.local()
@@ -574,158 +592,6 @@ def _work(batch: _Batch, queue: deque[str], deadline: float) -> None:
         except Exception as exc:  # the sealed credentials cannot be opened
             _client_failure(batch, [attempt], exc)
             continue
-        try:
-            with crm_deadline(deadline + SEND_GRACE):
-                _send_one(batch.provider, client, attempt.report, plan)
-        except Exception as exc:  # one bad report fails alone
-            _finish(attempt, _failure(attempt, exc))
-        else:
-            _finish(attempt, Outcome("synced"))
-
-
-def _send_pdi(client: Any, ready: list[tuple[Attempt, Any]]) -> None:
-    flags = [flag for _attempt, plan in ready for flag in plan]
-    try:
-        client.post_flags(flags)
-    except Exception as exc:
-        for attempt, _ in ready:
-            _finish(attempt, _failure(attempt, exc))
-        return
-    for attempt, _ in ready:
-        _finish(attempt, Outcome("synced"))
-
-
-def _send_one(provider: str, client: Any, report: Report, plan: dict[str, Any]) -> None:
-    if provider == "van":
-        client.post_canvass_response(report.external_id, **plan)
-        return
-    supporter = str(report.external_id)
-    if not client.person_exists(supporter):
-        raise PersonNotFound("salsa", supporter)
-    for segment in plan["segments"]:
-        client.add_to_segment(segment, [supporter])
-    if plan["fields"]:
-        client.set_custom_fields(supporter, plan["fields"])
-
-
-# ---- what to write -------------------------------------------------------------------------
-
-
-def _plan(
-    provider: str,
-    report: Report,
-    instructions: dict[str, Any],
-    action_types: dict[str, str] | None = None,
-) -> Any:
-    if not report.external_id:
-        raise Skip("the contact has no external id from this campaign's lists")
-    if report.external_provider not in (None, provider):
-        raise Skip(
-            f"the contact's external id is from a {report.external_provider} list, "
-            f"not a {provider} one"
-        )
-    mapping = instructions.get(report.action_id)
-    if not mapping:
-        raise Skip("nothing is mapped for this action")
-    answers = []
-    for answer in report.responses:
-        question = mapping.get("questions", {}).get(answer["question_id"])
-        if question and answer["response_id"] in question.get("responses", {}):
-            answers.append(
-                (question["external_question_id"], question["responses"][answer["response_id"]])
-            )
-    codes = list(mapping.get("activist_codes", []))
-    result_code = mapping.get("results", {}).get(report.result)
-    day = report.created_at[:10]
-    if provider == "van":
-        return _van_plan(report, mapping, answers, codes, result_code, day, action_types)
-    if provider == "pdi":
-        return _pdi_plan(report, mapping, answers, codes, result_code, day)
-    return _salsa_plan(answers, codes, result_code)
-
-
-def _van_plan(
-    report: Report,
-    mapping: dict[str, Any],
-    answers: list,
-    codes: list,
-    result_code: Any,
-    day: str,
-    action_types: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    contact_type = mapping.get("contact_type_id")
-    if contact_type is None:
-        contact_type = VAN_CONTACT_TYPES.get(_action_type(report, action_types), "2")
-    plan: dict[str, Any] = {"date": day, "contact_type_id": int(contact_type)}
-    if report.result == "canvassed":
-        if not answers and not codes:
-            raise Skip("a canvassed report with no mapped answers or activist codes")
-        plan["survey_responses"] = [(int(q), int(r)) for q, r in answers]
-        plan["activist_codes"] = [int(c) for c in codes]
-    else:
-        if result_code is None:
-            raise Skip(f"the result '{report.result}' is not mapped to a VAN result code")
-        plan["result_code_id"] = int(result_code)
-    if plan["contact_type_id"] in PHONE_CHANNELS:
-        plan["phone"] = _phone_of(report)
-    return plan
-
-
-def _phone_of(report: Report) -> str:
-    """VAN wants the number a phone or text contact used: the one on the campaign's own
-    list row that gave the external id (campaign data: a contact's phone is never sent)."""
-    from chalicelib.logic import lists
-
-    row = None
-    if report.source_row_id:
-        try:
-            row = lists.find_row(report.campaign_id, report.source_row_id)
-        except DomainError:
-            row = None
-    if row is None or not row.phone:
-        raise Skip("VAN needs a phone number for a phone or text contact; the list row has none")
-    return row.phone
-
-
-def _action_type(report: Report, known: dict[str, str] | None) -> str:
-    """The type of the report's action (looked up once per batch)."""
-    from chalicelib.dal import actions as actions_dal
-
-    if known is not None and report.action_id in known:
-        return known[report.action_id]
-    action = actions_dal.get_action(report.campaign_id, report.action_id)
-    kind = action.type if action else ""
-    if known is not None:
-        known[report.action_id] = kind
-    return kind
-
-
-def _pdi_plan(
-    report: Report, mapping: dict[str, Any], answers: list, codes: list, result_code: Any, day: str
-) -> list[dict[str, str]]:
-    from chalicelib.crm.pdi import make_flag
-
-    acquisition = mapping.get("acquisition_type_id") or DEFAULT_PDI_ACQUISITION_TYPE
-    pdi_id = str(report.external_id)
-    flags = []
-    if result_code is not None:
-        flags.append(make_flag(pdi_id, result_code, date=day, acquisition_type_id=acquisition))
-    for question_id, flag_id in answers:
-        flags.append(
-            make_flag(
-                pdi_id, flag_id, date=day, acquisition_type_id=acquisition, question_id=question_id
-            )
-        )
-    for code in codes:
-        flags.append(make_flag(pdi_id, code, date=day, acquisition_type_id=acquisition))
-    if not flags:
-        raise Skip("nothing mapped for this result or these answers")
-    return flags
-
-
-def _salsa_plan(answers: list, codes: list, result_code: Any) -> dict[str, Any]:
-    segments = ([str(result_code)] if result_code is not None else []) + [str(c) for c in codes]
-    fields = [{"fieldId": str(q), "value": str(r)} for q, r in answers]
-    if not segments and not fields:
-        raise Skip("nothing mapped for this result or these answers")
-    return {"segments": list(dict.fromkeys(segments)), "fields": fields}
+        with crm_deadline(deadline + SEND_GRACE):
+            (error,) = batch.crm.send(client, [(attempt.report, plan)])
+        _finish(attempt, Outcome("synced") if error is None else _failure(attempt, error))

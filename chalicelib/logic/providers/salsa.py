@@ -1,0 +1,53 @@
+"""Salsa Engage: the supporter is searched first and written only when FOUND: segments for
+the result and tags, custom fields for answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.config import settings
+from chalicelib.crm import PersonNotFound
+from chalicelib.domain import Report
+from chalicelib.logic.providers import Lookups, Mapped, Skip, each, text_credentials
+
+
+def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
+    result = [str(mapped.result_code)] if mapped.result_code is not None else []
+    segments = result + [str(c) for c in mapped.codes]
+    fields = [{"fieldId": str(q), "value": str(r)} for q, r in mapped.answers]
+    if not segments and not fields:
+        raise Skip("nothing mapped for this result or these answers")
+    return {"segments": list(dict.fromkeys(segments)), "fields": fields}
+
+
+def _send_one(client: Any, report: Report, plan: dict[str, Any]) -> None:
+    supporter = str(report.external_id)
+    if not client.person_exists(supporter):
+        raise PersonNotFound("salsa", supporter)
+    for segment in plan["segments"]:
+        client.add_to_segment(segment, [supporter])
+    if plan["fields"]:
+        client.set_custom_fields(supporter, plan["fields"])
+
+
+class Salsa:
+    name = "salsa"
+    credential_fields = ("api_token",)
+    numeric_ids = False
+    options: tuple[str, ...] = ()
+    batch_size = 1
+
+    def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return text_credentials(body, self.credential_fields)
+
+    def client(self, credentials: Mapping[str, Any], **options: Any) -> Any:
+        from chalicelib.crm.salsa import SalsaClient
+
+        return SalsaClient(settings().salsa_api_url, credentials, **options)
+
+    plan = staticmethod(_plan)
+    send = staticmethod(each(_send_one))
+
+
+PROVIDER = Salsa()
