@@ -31,7 +31,7 @@ VAN integration (`logic.integrations.configure`: the credentials are tried with
 `canvassed`, result codes otherwise), 2,000 reports (half canvassed with an answer, half
 `not_home`/`refused`) and their sync records (`dal.integrations.create_record`: pending,
 as the schedule finds them).
-A fresh process-wide rate limiter (`crm.http.reset_limiters`): nothing is known of the limit.
+A fresh process-wide rate limiter (`crm.ratelimit.reset_limiters`): nothing is known of the limit.
 Then the clock starts and the sync is driven as Lambda drives it:
 - the stream consumer: the reports in batches of BATCH (100, the event source's batch size)
   handed to `sync.first_attempts`, one invocation at a time per shard (SHARDS, default 1; more
@@ -387,7 +387,7 @@ class Result:
 
 
 def run(emulator: Any, ddb_endpoint: str | None, n: int) -> Result:
-    from chalicelib.crm.http import reset_limiters
+    from chalicelib.crm.ratelimit import reset_limiters
     from devstack.stack import apply
 
     env = fresh_environment(emulator, ddb_endpoint)

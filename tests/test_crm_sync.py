@@ -31,7 +31,7 @@ SURVEY = {
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limiters() -> Iterator[None]:
-    from chalicelib.crm.http import reset_limiters
+    from chalicelib.crm.ratelimit import reset_limiters
 
     reset_limiters()
     yield
@@ -792,7 +792,7 @@ def test_a_crm_that_is_down_pauses_its_sync_without_spending_attempts(
     import time
 
     from chalicelib import config
-    from chalicelib.crm.http import RetryPolicy
+    from chalicelib.crm.retries import RetryPolicy
     from chalicelib.logic import sync
 
     monkeypatch.setattr(sync, "BACKOFF_BASE", 0)

@@ -21,15 +21,9 @@ from typing import Any, Unpack
 import requests
 from requests.auth import AuthBase
 
+from chalicelib.crm.endpoints import Endpoint
 from chalicelib.crm.errors import CredentialsRejected, PermanentCrmError
-from chalicelib.crm.http import (
-    ClientBase,
-    Endpoint,
-    HttpCore,
-    Reply,
-    Transport,
-    redacted,
-)
+from chalicelib.crm.http import ClientBase, HttpCore, Reply, Transport, redacted
 
 PROVIDER = "pdi"
 PAGE_LIMIT = 2000  # PDI's maximum

@@ -18,16 +18,10 @@ from typing import Any, Unpack
 import requests
 from requests.auth import AuthBase
 
+from chalicelib.crm.endpoints import Endpoint
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
-from chalicelib.crm.http import (
-    ClientBase,
-    Endpoint,
-    HttpCore,
-    RateLimit,
-    Reply,
-    Transport,
-    redacted,
-)
+from chalicelib.crm.http import ClientBase, HttpCore, Reply, Transport, redacted
+from chalicelib.crm.ratelimit import RateLimit
 
 PROVIDER = "salsa"
 MAX_BATCH = 20  # Salsa's limit on items per call

@@ -16,8 +16,9 @@ from typing import Any, Unpack
 
 from requests.auth import HTTPBasicAuth
 
+from chalicelib.crm.endpoints import Endpoint
 from chalicelib.crm.errors import PermanentCrmError, PersonNotFound
-from chalicelib.crm.http import ClientBase, Endpoint, HttpCore, Transport, redacted
+from chalicelib.crm.http import ClientBase, HttpCore, Transport, redacted
 
 PROVIDER = "van"
 INPUT_TYPE_API = 11

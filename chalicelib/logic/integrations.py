@@ -48,7 +48,7 @@ API_DEADLINE = 20.0
 
 
 def _client(provider: str, credentials: dict[str, Any], *, background: bool = True) -> Any:
-    from chalicelib.crm.http import RetryPolicy, Timeouts
+    from chalicelib.crm.retries import RetryPolicy, Timeouts
 
     read = settings().crm_read_timeout
     crm = providers.get(provider)
@@ -68,7 +68,7 @@ def client_for(integration: Integration, *, background: bool = True) -> Any:
 @contextmanager
 def _answering_in_time(provider: str) -> Iterator[None]:
     """An API request's calls to a CRM: within API_DEADLINE, else 504."""
-    from chalicelib.crm.http import deadline
+    from chalicelib.crm.retries import deadline
 
     with deadline(time.monotonic() + API_DEADLINE):
         try:

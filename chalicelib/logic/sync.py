@@ -11,7 +11,7 @@ provider is down or paused) is given back, its attempt unspent.
 Throughput. A provider that takes one report per call (VAN, Salsa) has an invocation
 send a batch's reports from a small pool of threads (WORKERS, each with its own client:
 clients are not thread-safe), paced by the provider account's rate limiter
-(`crm.http.RateLimiter`, shared by the threads of the process) instead of running
+(`crm.ratelimit.RateLimiter`, shared by the threads of the process) instead of running
 into 429s. Each thread claims a record only just before sending it, so a claim is
 never held while the record waits for its turn. An invocation starts attempts for
 BUDGET seconds at most, and its calls stop waiting or retrying SEND_GRACE seconds
@@ -502,7 +502,7 @@ def _attempt_together(batch: _Batch, report_ids: list[str], deadline: float) -> 
     except Exception as exc:  # the sealed credentials cannot be opened
         _client_failure(batch, [attempt for attempt, _ in ready], exc)
         return
-    from chalicelib.crm.http import deadline as crm_deadline
+    from chalicelib.crm.retries import deadline as crm_deadline
 
     for part in chunks(ready, batch.crm.batch_size):
         with crm_deadline(deadline + SEND_GRACE):
@@ -568,7 +568,7 @@ def _attempt_each(batch: _Batch, report_ids: list[str], deadline: float) -> None
 
 def _work(batch: _Batch, queue: deque[str], deadline: float) -> None:
     """One thread: claim, send and finish records until the queue or the time runs out."""
-    from chalicelib.crm.http import deadline as crm_deadline
+    from chalicelib.crm.retries import deadline as crm_deadline
 
     assert batch.integration is not None
     while time.monotonic() < deadline:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.crm.http import reset_limiters
+from chalicelib.crm.ratelimit import reset_limiters
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.crm.endpoints import Endpoint
 from chalicelib.crm.errors import (
     CredentialsRejected,
     CrmError,
@@ -24,8 +25,9 @@ from chalicelib.crm.errors import (
     RateLimited,
     TransientCrmError,
 )
-from chalicelib.crm.http import Endpoint, HttpCore, RetryPolicy, Timeouts, parse_retry_after
+from chalicelib.crm.http import HttpCore
 from chalicelib.crm.pdi import PdiClient, make_flag
+from chalicelib.crm.retries import RetryPolicy, Timeouts, parse_retry_after
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
 from tests.fakes.crm import FakeCrmServer, FakePdi, FakeSalsa, FakeVan
@@ -347,7 +349,7 @@ NEVER_CALL = [
     ("salsa", "DELETE", "/supporters", {}),
 ]
 
-# Written independently of chalicelib.crm.http.NEVER_CALL: method and a regex on the template.
+# Written independently of chalicelib.crm.endpoints.NEVER_CALL: method and a regex on the template.
 PERSON_CREATING = [
     ("POST", r"/people/findOrCreate"),
     ("POST", r"/people/[^/]+"),

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.crm.errors import RateLimited
-from chalicelib.crm.http import RateLimit, RateLimiter, RetryPolicy, deadline, shared_limiter
+from chalicelib.crm.ratelimit import RateLimit, RateLimiter, shared_limiter
+from chalicelib.crm.retries import RetryPolicy, deadline
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
 from tests.fakes.crm import FakeSalsa, FakeVan
