@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypedDict
-from urllib.parse import parse_qsl, quote, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -220,7 +220,11 @@ class HttpCore:
         target = urlsplit(urljoin(self.base_url + "/", link))
         base = urlsplit(self.base_url)
         expected = base.path.rstrip("/") + template
-        if (target.scheme, target.netloc) != (base.scheme, base.netloc) or target.path != expected:
+        try:
+            same = _origin(target) == _origin(base) and not target.username
+        except ValueError:  # a port that is not a number
+            same = False
+        if not same or target.path != expected:
             raise PermanentCrmError(self.provider, "refused a next-page link to another location")
         return dict(parse_qsl(target.query, keep_blank_values=True))
 
@@ -446,6 +450,14 @@ class HttpCore:
             f"HttpCore(provider={self.provider!r}, base_url={self.base_url!r}, "
             f"endpoints={len(self._endpoints)})"
         )
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _origin(url: SplitResult) -> tuple[str, str, int | None]:
+    """Scheme, host and effective port: `https://h/` and `https://h:443/` are one origin."""
+    return (url.scheme, (url.hostname or "").lower(), url.port or _DEFAULT_PORTS.get(url.scheme))
 
 
 def _parse_body(response: requests.Response) -> Any:

@@ -503,6 +503,38 @@ def test_van_refuses_a_next_page_link_to_another_host(van: VanClient, van_fake: 
     assert len(van_fake.calls_to("GET", "/activistCodes")) == 1
 
 
+@pytest.mark.parametrize(
+    ("link", "followed"),
+    [
+        ("https://api.securevan.com/v4/activistCodes?$top=200&$skip=200", True),
+        ("https://api.securevan.com:443/v4/activistCodes?$top=200&$skip=200", True),  # VAN's
+        ("https://API.securevan.com/v4/activistCodes?$skip=200", True),
+        ("/v4/activistCodes?$skip=200", True),
+        ("https://api.securevan.com:8443/v4/activistCodes?$skip=200", False),
+        ("http://api.securevan.com/v4/activistCodes?$skip=200", False),
+        ("https://api.securevan.com:80/v4/activistCodes?$skip=200", False),
+        ("https://evil.example/v4/activistCodes?$skip=200", False),
+        ("https://user@api.securevan.com/v4/activistCodes?$skip=200", False),
+        ("https://api.securevan.com:x/v4/activistCodes?$skip=200", False),
+        ("https://api.securevan.com/v4/surveyQuestions?$skip=200", False),
+    ],
+)
+def test_a_next_page_link_is_followed_only_to_the_same_origin_and_endpoint(
+    link: str, followed: bool
+) -> None:
+    """Same scheme, host and effective port: VAN's links name port 443 outright."""
+    core = HttpCore(
+        provider="van",
+        base_url="https://api.securevan.com/v4",
+        endpoints=[Endpoint("GET", "/activistCodes")],
+    )
+    if followed:
+        assert core.params_from_link(link, "/activistCodes")["$skip"] == "200"
+    else:
+        with pytest.raises(PermanentCrmError, match="next-page link"):
+            core.params_from_link(link, "/activistCodes")
+
+
 def test_van_person_exists(van: VanClient, van_fake: FakeVan) -> None:
     assert van.person_exists(1001) is True
     assert van.person_exists("1002") is True
