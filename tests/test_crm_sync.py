@@ -392,6 +392,48 @@ def test_salsa_writes_only_found_supporters(api, fakes, stream):
     assert all(s.get("supporterId") == found for c in puts for s in c.body["payload"]["supporters"])
 
 
+@pytest.mark.parametrize("refusal", ["segment", "field"])
+def test_salsa_is_synced_only_when_salsa_says_each_write_took(api, fakes, stream, refusal):
+    """A segment Salsa will not let the API manage answers NOT_ALLOWED for the supporter, and
+    a refused custom field carries its error on the field of an UPDATED supporter: either
+    way the record fails with Salsa's reason, not `synced`."""
+    found = "5c7a0d0e-0000-4000-8000-000000000001"
+    world = World(api, fakes, [found])
+    world.configure("salsa")
+    salsa = fakes["salsa"]
+    if refusal == "segment":
+        salsa.unmanaged_segments.add("seg-0001")
+    else:
+        salsa.refused_fields["field-a"] = "value is not one of the field's options"
+    world.instruct(
+        "salsa",
+        {
+            "results": {"canvassed": "seg-0001"},
+            "questions": {
+                world.qid: {"external_question_id": "field-a", "responses": {world.yes: "yes"}}
+            },
+        },
+    )
+    report_id = world.report(found, "canvassed", world.yes)
+    stream.deliver("crm_sync_consumer")
+    state = world.state_of(report_id, "salsa")
+    assert state["state"] == "failed"
+    expected = "NOT_ALLOWED" if refusal == "segment" else "not one of the field's options"
+    assert expected in state["last_error"]
+    assert not salsa.custom_fields.get(found)
+
+
+def test_salsa_counts_a_supporter_already_in_the_segment_as_synced(api, fakes, stream):
+    found = "5c7a0d0e-0000-4000-8000-000000000001"
+    world = World(api, fakes, [found])
+    world.configure("salsa")
+    fakes["salsa"].segment_members["seg-0001"].add(found)  # added before: Salsa says UPDATED
+    world.instruct("salsa", {"results": {"not_home": "seg-0001"}})
+    report_id = world.report(found, "not_home")
+    stream.deliver("crm_sync_consumer")
+    assert world.state_of(report_id, "salsa")["state"] == "synced"
+
+
 def test_reports_without_external_id_or_mapping_are_skipped(api, fakes, stream):
     world = van_world(api, fakes)
     vol_contact = api.put(

@@ -281,6 +281,15 @@ class SalsaClient(ClientBase):
             errors = result.get("errors")
             detail = salsa_error_text({"errors": errors}) if isinstance(errors, list) else None
             raise PermanentCrmError(PROVIDER, self._core.redact(detail or outcome))
+        # an UPDATED supporter may still carry a refused field: the errors are on the field
+        refused = [
+            f"{value.get('fieldId') or value.get('name')}: "
+            f"{salsa_error_text({'errors': value['errors']}) or 'refused'}"
+            for value in result.get("customFieldValues") or []
+            if isinstance(value, dict) and isinstance(value.get("errors"), list) and value["errors"]
+        ]
+        if refused:
+            raise PermanentCrmError(PROVIDER, self._core.redact("; ".join(refused)))
         return outcome
 
     def _put_supporters(self, supporters: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -811,7 +811,18 @@ def test_salsa_add_to_segment_in_batches_of_20(salsa: SalsaClient, salsa_fake: F
     assert {results[s] for s in known} == {"ADDED"}
     assert {results[s] for s in unknown} == {"NOT_FOUND"}
     assert salsa_fake.segment_members["seg-0002"] == set(known)
-    assert salsa.add_to_segment("seg-0002", known[:1]) == {known[0]: "ALREADY_EXISTS"}
+    # already a member: goengage's segment results are ADDED, UPDATED, NOT_ALLOWED
+    assert salsa.add_to_segment("seg-0002", known[:1]) == {known[0]: "UPDATED"}
+
+
+def test_salsa_a_field_refused_inside_an_updated_supporter_is_an_error(
+    salsa: SalsaClient, salsa_fake: FakeSalsa
+) -> None:
+    known = next(iter(salsa_fake.people))
+    salsa_fake.refused_fields["cf-2"] = "not a valid date"
+    values = [{"fieldId": "cf-1", "value": "Yes"}, {"fieldId": "cf-2", "value": "soon"}]
+    with pytest.raises(PermanentCrmError, match="cf-2: not a valid date"):
+        salsa.set_custom_fields(known, values)
 
 
 def test_salsa_set_custom_fields(salsa: SalsaClient, salsa_fake: FakeSalsa) -> None:

@@ -1061,6 +1061,8 @@ class FakeSalsa(FakeCrmServer):
         ]
         self.segment_members: dict[str, set[str]] = {s["segmentId"]: set() for s in self.segments}
         self.custom_fields: dict[str, dict[str, Any]] = {}
+        self.unmanaged_segments: set[str] = set()  # not CRM segments: members NOT_ALLOWED
+        self.refused_fields: dict[str, str] = {}  # field id -> the error Salsa gives for it
         self.total_calls = 0
 
     @property
@@ -1245,12 +1247,15 @@ class FakeSalsa(FakeCrmServer):
                 f"Too many items: the maximum batch size is {self.max_batch_size}", "supporterIds"
             )
         members = self.segment_members[segment_id]
+        manageable = segment_id not in self.unmanaged_segments
         results = []
         for sid in ids:
             if sid not in self.people:
                 result = "NOT_FOUND"
-            elif sid in members:
-                result = "ALREADY_EXISTS"
+            elif not manageable:  # not a CRM segment: per item, inside a 200 (see the README)
+                result = "NOT_ALLOWED"
+            elif sid in members:  # goengage's segment constants: ADDED, UPDATED, NOT_ALLOWED
+                result = "UPDATED"
             else:
                 members.add(sid)
                 result = "ADDED"
@@ -1279,8 +1284,17 @@ class FakeSalsa(FakeCrmServer):
             if errors:
                 results.append({"supporterId": sid, "result": "VALIDATION_ERROR", "errors": errors})
                 continue
+            # Salsa reports a field it refuses on the field itself, and the supporter is
+            # still UPDATED (Salsa's own examples look for customFieldValues[].errors)
             stored = self.custom_fields.setdefault(sid, {})
+            echoed = []
             for v in values:
-                stored[v.get("fieldId") or v["name"]] = v.get("value")
-            results.append({"supporterId": sid, "result": "UPDATED"})
+                key = v.get("fieldId") or v["name"]
+                if key in self.refused_fields:
+                    refusal = {"code": "VALIDATION_ERROR", "message": self.refused_fields[key]}
+                    echoed.append({**v, "errors": [refusal]})
+                    continue
+                stored[key] = v.get("value")
+                echoed.append(dict(v))
+            results.append({"supporterId": sid, "result": "UPDATED", "customFieldValues": echoed})
         return Answer(200, self._envelope({"supporters": results}))

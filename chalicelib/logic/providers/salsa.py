@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.crm import PersonNotFound
+from chalicelib.crm import PermanentCrmError, PersonNotFound
 from chalicelib.domain import Report
 from chalicelib.logic.providers import Lookups, Mapped, Skip, each, text_credentials
 
@@ -21,12 +21,22 @@ def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
     return {"segments": list(dict.fromkeys(segments)), "fields": fields}
 
 
+# what a segment add may answer for a supporter that is in the segment afterwards
+SEGMENT_DONE = {"ADDED", "UPDATED"}
+
+
 def _send_one(client: Any, report: Report, plan: dict[str, Any]) -> None:
+    """Synced only when Salsa says each write took: a segment add answers per supporter
+    (NOT_ALLOWED for a segment the API may not manage), a custom field per field."""
     supporter = str(report.external_id)
     if not client.person_exists(supporter):
         raise PersonNotFound("salsa", supporter)
     for segment in plan["segments"]:
-        client.add_to_segment(segment, [supporter])
+        result = client.add_to_segment(segment, [supporter]).get(supporter, "NO_RESULT")
+        if result == "NOT_FOUND":
+            raise PersonNotFound("salsa", supporter)
+        if result not in SEGMENT_DONE:
+            raise PermanentCrmError("salsa", f"segment {segment}: Salsa answered {result}")
     if plan["fields"]:
         client.set_custom_fields(supporter, plan["fields"])
 
