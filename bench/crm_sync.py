@@ -28,13 +28,13 @@ machine: in this one it would take the GIL from the sync's threads for every ans
 no HTTP: an admin and a volunteer, a campaign, a live canvass action with one question, the
 VAN integration (`logic.integrations.configure`: the credentials are tried with
 `POST /echoes`, then sealed) and its instructions (answers and an activist code for
-`canvassed`, result codes otherwise), 2,000 reports (half canvassed with an answer, half
-`not_home`/`refused`) and their sync records (`dal.integrations.create_record`: pending,
-as the schedule finds them).
+`canvassed`, result codes otherwise), the list their VAN ids came from, and 2,000 reports
+(half canvassed with an answer, half `not_home`/`refused`).
 A fresh process-wide rate limiter (`crm.ratelimit.reset_limiters`): nothing is known of the limit.
 Then the clock starts and the sync is driven as Lambda drives it:
 - the stream consumer: the reports in batches of BATCH (100, the event source's batch size)
-  handed to `sync.first_attempts`, one invocation at a time per shard (SHARDS, default 1; more
+  handed to `sync.open_records` (each record created claimed) and `sync.first_attempts`,
+  one invocation at a time per shard (SHARDS, default 1; more
   shards are concurrent invocations, run as threads of this process: they share its limiter,
   where separate Lambda containers would each learn their share);
 - the schedule (`crm_sync_retry`, every minute): if anything is left once the stream is done
@@ -188,12 +188,13 @@ class World:
 def build_world(fake: Any) -> World:
     """Campaign, action, VAN integration and instructions, reports and their sync records."""
     from chalicelib.dal import campaigns as campaigns_dal
-    from chalicelib.dal import integrations as integrations_dal
+    from chalicelib.dal import lists as lists_dal
     from chalicelib.dal import users as users_dal
     from chalicelib.dal.common import new_id, now_iso
     from chalicelib.domain import Report, Role
-    from chalicelib.logic import actions, campaigns, integrations, sync
+    from chalicelib.logic import actions, campaigns, integrations
     from chalicelib.logic.access import Principal
+    from chalicelib.logic.lists import list_row_id, row_id_of
 
     admin = users_dal.create_user(new_id(), "admin@bench.example", "Admin", None)
     volunteer = users_dal.create_user(new_id(), "vol@bench.example", "Vol", None)
@@ -214,6 +215,7 @@ def build_world(fake: Any) -> World:
     yes, no = (r.response_id for r in question.responses)
     integrations.configure(principal, cid, "van", fake.credentials)
     mapping = {
+        "contact_type_id": 2,
         "results": {"not_home": 4, "refused": 5},
         "questions": {
             question.question_id: {
@@ -224,6 +226,10 @@ def build_world(fake: Any) -> World:
         "activist_codes": [4482459],
     }
     integrations.set_instructions(principal, cid, "van", {"actions": {action.action_id: mapping}})
+    # the list the reports' VAN ids came from, and the database they are ids of
+    lists_dal.create_list(
+        cid, "BENCHLIST", "Bench", admin.user_id, "van", crm_settings={"van": {"db_mode": 1}}
+    )
     reports: list[Report] = []
     for i in range(REPORTS):
         canvassed = i % 2 == 0
@@ -245,11 +251,10 @@ def build_world(fake: Any) -> World:
                 ),
                 notes=None,
                 created_at=now_iso(),
+                source_row_id=list_row_id("BENCHLIST", row_id_of(i + 1)),
             )
         )
     write_reports(reports)
-    for report in reports:  # pending records of the one provider configured
-        integrations_dal.create_record(cid, report.report_id, "van", sync.SYSTEM)
     return World(cid, reports)
 
 
@@ -276,6 +281,7 @@ def write_reports(reports: list[Any]) -> None:
                     list_row_id=r.list_row_id,
                     contact_name=r.contact_name,
                     external_id=r.external_id,
+                    source_row_id=r.source_row_id,
                     result=r.result,
                     responses=r.responses,
                     notes=r.notes,
@@ -325,10 +331,13 @@ def drive(world: World, started: float) -> int:
                 if not batches:
                     return
                 batch = batches.pop(0)
-            try:
-                sync.first_attempts(batch)
+            try:  # as the stream consumer does: records created claimed, then attempted
+                known: dict[str, Any] = {}
+                sync.first_attempts([a for r in batch for a in sync.open_records(r, known)])
             except Exception as exc:  # the invocation failed: Lambda delivers the batch again
                 failures.append(exc)
+                if len(failures) > 3 * len(world.reports):
+                    raise  # not a passing fault: stop rather than loop
                 with lock:
                     batches.append(batch)
 

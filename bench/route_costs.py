@@ -370,7 +370,7 @@ def _routes() -> list[tuple[str, str, Call]]:
             lambda w: (
                 "PUT",
                 f"/campaigns/{w.cid}/integrations/van/instructions",
-                {"actions": {w.aid: {"results": {"not_home": 4}}}},
+                {"actions": {w.aid: {"results": {"not_home": 4}, "contact_type_id": 2}}},
                 "admin",
             ),
         ),

@@ -388,3 +388,20 @@ def test_deletion_tool_refuses_what_it_cannot_do(api, capsys):
     assert "days" in capsys.readouterr().err
     assert tool.main(["run", "--now", cid, "--reference", " ", "--yes"]) == 1
     assert "reference" in capsys.readouterr().err
+
+
+def test_a_run_out_of_time_lets_the_next_resume_at_once(api, world):
+    """A run stopped by its deadline gives its lease back: the next run (the next hour, or
+    at once) goes on from where it stopped instead of waiting for the lease to lapse."""
+    import time
+
+    from chalicelib.dal import deletion as deletion_dal
+    from chalicelib.logic import deletion
+    from tools import deletion as tool
+
+    assert tool.main(["grace", world.cid, "--days", "0", "--yes"]) == 0
+    api.post(world.path(), {"confirm_name": "Riverside Together"}, token=world.admin.token)
+    stopped = deletion.erase(world.cid, deadline=time.monotonic())
+    assert not stopped.done and deletion_dal.get(world.cid).state == "erasing"
+    finished = deletion.erase(world.cid, deadline=time.monotonic() + 60)
+    assert finished.done and deletion_dal.get(world.cid).state == "done"

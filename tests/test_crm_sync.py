@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.fakes.crm import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS
 from tests.helpers import (
     admin_with_mfa,
     create_campaign,
@@ -64,6 +65,8 @@ class World:
         }
         if provider is not None:
             body["provider"] = provider
+        if provider in (None, "van"):
+            body["van_db_mode"] = 1  # the fake VAN's key works in MyCampaign
         reply = self.api.post(f"/campaigns/{self.cid}/lists", body, token=self.admin.token)
         assert reply.status == 201, reply
         assert reply.body["provider"] == provider
@@ -114,6 +117,7 @@ def van_world(api, fakes) -> World:
     world = World(api, fakes, ["1001", "1002", "1003"])
     assert world.configure("van").status == 200
     mapping = {
+        "contact_type_id": 2,
         "results": {"not_home": 4, "refused": 5},
         "questions": {
             world.qid: {
@@ -307,11 +311,14 @@ def test_pdi_posts_one_flag_array_for_a_batch(api, fakes, stream):
     world.instruct(
         "pdi",
         {
-            "results": {"not_home": "104"},
+            "results": {"not_home": PDI_FLAGS["NAH"]},
             "questions": {
-                world.qid: {"external_question_id": "301", "responses": {world.yes: "101"}}
+                world.qid: {
+                    "external_question_id": PDI_QUESTIONS["measure"],
+                    "responses": {world.yes: PDI_FLAGS["SUP"]},
+                }
             },
-            "acquisition_type_id": "1",
+            "acquisition_type_id": PDI_ACQUISITIONS["Walk"],
         },
     )
     world.report("2001", "canvassed", world.yes)
@@ -320,7 +327,11 @@ def test_pdi_posts_one_flag_array_for_a_batch(api, fakes, stream):
     posts = fakes["pdi"].calls_to("POST", "/flags")
     assert len(posts) == 1
     flags = {(f["pdiId"], f["flagId"], f.get("questionId")) for f in posts[0].body}
-    assert flags == {("2001", "101", "301"), ("2002", "104", None)}
+    assert flags == {
+        ("2001", PDI_FLAGS["SUP"], PDI_QUESTIONS["measure"]),
+        ("2002", PDI_FLAGS["NAH"], None),
+    }
+    assert {f["acquisitionTypeId"] for f in posts[0].body} == {PDI_ACQUISITIONS["Walk"]}
     assert {s["state"] for s in world.sync_states()} == {"synced"}
 
 
@@ -336,8 +347,12 @@ def test_ids_from_a_list_for_one_crm_go_to_that_crm_only(api, fakes, stream, cap
     fakes["pdi"].add_person(3001)
     assert world.configure("van").status == 200
     assert world.configure("pdi").status == 200
-    assert world.instruct("van", {"results": {"not_home": 4}}).status == 200
-    assert world.instruct("pdi", {"results": {"not_home": "104"}}).status == 200
+    assert world.instruct("van", {"results": {"not_home": 4}, "contact_type_id": 2}).status == 200
+    pdi_mapping = {
+        "results": {"not_home": PDI_FLAGS["NAH"]},
+        "acquisition_type_id": PDI_ACQUISITIONS["Walk"],
+    }
+    assert world.instruct("pdi", pdi_mapping).status == 200
     van_only = world.report("1001", "not_home")
     pdi_only = world.report("2001", "not_home")
     both = world.report("3001", "not_home")
@@ -683,7 +698,7 @@ def test_a_rate_limited_van_gets_every_report_once(api, fakes, stream):
         fakes["van"].add_person(van_id)
     world = World(api, fakes, ids)
     world.configure("van")
-    world.instruct("van", {"results": {"not_home": 4}})
+    world.instruct("van", {"results": {"not_home": 4}, "contact_type_id": 2})
     for van_id in ids:
         world.report(van_id, "not_home")
     fakes["van"].clear_calls()
@@ -732,7 +747,13 @@ def test_what_a_batch_has_no_time_for_is_left_due_for_the_schedule(api, fakes, s
 def test_a_client_is_reused_by_the_next_batches(api, fakes, stream):
     world = World(api, fakes, ["2001", "2002"])
     world.configure("pdi")
-    world.instruct("pdi", {"results": {"not_home": "104"}, "acquisition_type_id": "1"})
+    world.instruct(
+        "pdi",
+        {
+            "results": {"not_home": PDI_FLAGS["NAH"]},
+            "acquisition_type_id": PDI_ACQUISITIONS["Phone"],
+        },
+    )
     signed_in = fakes["pdi"].sign_ins
     world.report("2001", "not_home")
     stream.deliver("crm_sync_consumer")
@@ -796,13 +817,15 @@ def test_phone_contacts_send_the_list_rows_number(api, fakes, stream):
         ({"results": {"not_home": "4; DROP"}}, "results.not_home"),
         ({"activist_codes": ["abc"]}, "activist_codes[0]"),
         ({"contact_type_id": "1.5"}, "contact_type_id"),
+        ({"contact_type_id": None}, "contact_type_id"),  # required: VAN's own list offers it
+        ({"contact_type_id": 81}, "contact_type_id"),  # not in this VAN's contact types
         ({"results": {"not_home": "9" * 201}}, "results.not_home"),
     ],
 )
 def test_a_mapping_van_cannot_take_is_refused_when_saved(api, fakes, mapping, field):
     world = World(api, fakes, ["1001"])
     world.configure("van")
-    reply = world.instruct("van", mapping)
+    reply = world.instruct("van", {"contact_type_id": 2, **mapping})
     assert reply.status == 400, reply
     assert reply.body["Field"] == f"actions.{world.aid}.{field}"
 
@@ -813,7 +836,11 @@ def test_a_stored_mapping_the_crm_cannot_take_fails_its_record_alone(api, fakes,
     from chalicelib.dal import integrations as integrations_dal
 
     world = van_world(api, fakes)
-    bad = {"actions": {world.aid: {"results": {"not_home": "four", "refused": "5"}}}}
+    bad = {
+        "actions": {
+            world.aid: {"results": {"not_home": "four", "refused": "5"}, "contact_type_id": "2"}
+        }
+    }
     integrations_dal.set_instructions(world.cid, "van", bad, "operator")
     broken = world.report("1001", "not_home")
     fine = world.report("1002", "refused")

@@ -104,7 +104,7 @@ def test_disable_integration_pauses_sync_and_nothing_is_lost(
         {"type": "canvass", "title": "Doors", "status": "live"},
         token=admin.token,
     ).body
-    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}}}}
+    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}, "contact_type_id": 2}}}
     assert (
         api.put(
             f"/campaigns/{cid}/integrations/van/instructions", mapping, token=admin.token

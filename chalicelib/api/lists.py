@@ -31,6 +31,7 @@ def _list(voter_list: VoterList, errors: list[dict[str, Any]] | None = None) -> 
         "campaign_id": voter_list.campaign_id,
         "name": voter_list.name,
         "provider": voter_list.provider,
+        "crm_settings": voter_list.crm_settings,
         "state": voter_list.status,
         "rows_total": voter_list.rows_total,
         "rows_imported": voter_list.row_count,
@@ -66,7 +67,9 @@ def start_upload(principal: Principal, cid: str) -> Response:
     from chalicelib.api import schemas
 
     body = parse(schemas.UploadIn, json_body(bp.current_request))
-    upload = imports.start_upload(principal, cid, body.name, body.provider)
+    upload = imports.start_upload(
+        principal, cid, body.name, body.provider, {"van_db_mode": body.van_db_mode}
+    )
     return Response(
         body={
             **_list(upload.voter_list),
@@ -103,11 +106,14 @@ def upload_list(principal: Principal, cid: str) -> Response:
         if len(raw) > MAX_LIST_BYTES:
             raise InvalidInput("body", f"is larger than {MAX_LIST_BYTES} bytes")
         provider = query_param(request, "provider")
+        fields = {"van_db_mode": query_param(request, "van_db_mode")}
         _count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
-        result = imports.inline_upload(principal, cid, name, list(rows), provider)
+        result = imports.inline_upload(principal, cid, name, list(rows), provider, fields)
     else:
         body = parse(schemas.ListIn, json_body(request, max_bytes=MAX_LIST_BYTES))
-        result = imports.inline_upload(principal, cid, body.name, body.rows, body.provider)
+        result = imports.inline_upload(
+            principal, cid, body.name, body.rows, body.provider, {"van_db_mode": body.van_db_mode}
+        )
     return Response(
         body={
             **_list(result.voter_list),

@@ -173,6 +173,8 @@ class VoterList(_Out):
     campaign_id: str
     name: str
     provider: str | None
+    # where its ids come from within a CRM, per provider: {"van": {"db_mode": 1}}
+    crm_settings: dict[str, dict[str, Any]]
     state: str  # waiting_upload | importing | ready | failed | deleting
     rows_total: int | None
     rows_imported: int

@@ -212,6 +212,7 @@ class ListIn(_In):
     name: Name
     rows: list[Any]  # each row is checked on its own: problems are reported per row
     provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
+    van_db_mode: Literal[0, 1] | None = None  # VAN ids: MyVoters (0) or MyCampaign (1)
 
 
 class AssignIn(_In):
@@ -223,6 +224,7 @@ class AssignIn(_In):
 class UploadIn(_In):
     name: Name
     provider: str | None = None  # the CRM whose ids the rows carry (checked by the logic)
+    van_db_mode: Literal[0, 1] | None = None  # VAN ids: MyVoters (0) or MyCampaign (1)
 
 
 class AnswerIn(_In):

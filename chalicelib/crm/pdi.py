@@ -28,7 +28,7 @@ from chalicelib.crm.http import ClientBase, HttpCore, Reply, Transport, redacted
 PROVIDER = "pdi"
 PAGE_LIMIT = 2000  # PDI's maximum
 MAX_PAGES = 500
-FLAG_BATCH = 1000
+FLAG_BATCH = 200  # flags a POST carries: what field code sends (PDI documents no limit)
 REFRESH_MARGIN = timedelta(seconds=60)
 _FALLBACK_LIFETIME = timedelta(minutes=5)
 _FLAG_KEYS = {"pdiId", "flagEntryDate", "acquisitionTypeId", "flagId", "questionId", "contactId"}
@@ -131,7 +131,8 @@ def make_flag(
         day = Date.fromisoformat(date[:10]).isoformat()
     flag = {
         "pdiId": str(pdi_id),
-        "flagEntryDate": day,
+        # an ISO date and time, as field code sends it (a bare date is refused, its authors say)
+        "flagEntryDate": f"{day}T00:00:00",
         "acquisitionTypeId": str(acquisition_type_id),
         "flagId": str(flag_id),
     }

@@ -213,6 +213,19 @@ def take(
     return _deletion(item)
 
 
+def release(campaign_id: str, runner: str) -> None:
+    """The runner stopped on time (its deadline) and holds the lease no longer: the next
+    run resumes at once, not once the lease has lapsed."""
+    try:
+        DeletionModel(_pk(campaign_id), "STATE").update(
+            actions=[DeletionModel.lease_until.set(iso(now()))],
+            condition=(DeletionModel.state == "erasing") & (DeletionModel.runner == runner),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
 def renew(campaign_id: str, runner: str) -> None:
     """Extend the runner's lease (a long erasure calls this between pages)."""
     DeletionModel(_pk(campaign_id), "STATE").update(

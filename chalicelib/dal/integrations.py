@@ -37,6 +37,7 @@ def _integration(item: IntegrationModel) -> Integration:
         configured_at=item.configured_at,
         sealed_credentials=item.credentials,
         paused_at=item.paused_at,
+        settings=dict(item.settings or {}),
     )
 
 
@@ -62,7 +63,12 @@ def set_paused(campaign_id: str, provider: str, *, paused: bool, actor: str) -> 
 
 
 def put_integration(
-    campaign_id: str, provider: str, sealed: str, key_hint: str, actor: str
+    campaign_id: str,
+    provider: str,
+    sealed: str,
+    key_hint: str,
+    actor: str,
+    settings: dict[str, Any] | None = None,
 ) -> Integration:
     """Store (or replace) an integration's credentials; its instructions are kept."""
     current = get_integration(campaign_id, provider)
@@ -75,6 +81,7 @@ def put_integration(
         provider=provider,
         credentials=sealed,
         key_hint=key_hint,
+        settings=settings or None,
         instructions=current.instructions if current else {},
         configured_at=stamp,
         created_at=stamp,

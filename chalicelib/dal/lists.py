@@ -43,6 +43,7 @@ def _meta(item: ListModel) -> VoterList:
         provider=item.provider,
         rows_total=None if item.rows_total is None else int(item.rows_total),
         failure=item.failure,
+        crm_settings=dict(item.crm_settings or {}),
     )
 
 
@@ -67,6 +68,7 @@ def create_list(
     actor: str,
     provider: str | None = None,
     status: str = "importing",
+    crm_settings: dict[str, Any] | None = None,
 ) -> VoterList:
     stamp = now_iso()
     item = ListModel(
@@ -80,6 +82,7 @@ def create_list(
         rejected_count=0,
         status=status,
         provider=provider,
+        crm_settings=crm_settings or None,
         created_by=actor,
         created_at=stamp,
         updated_at=stamp,

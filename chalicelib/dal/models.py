@@ -270,6 +270,8 @@ class ListModel(MainModel):
     created_by = UnicodeAttribute()
     status = UnicodeAttribute()  # waiting_upload | importing | ready | failed | deleting
     provider = UnicodeAttribute(null=True)
+    # where its ids come from within a CRM, per provider (VAN: {"db_mode": 0 or 1})
+    crm_settings = JSONAttribute(null=True)
     rows_total = NumberAttribute(null=True)  # data rows in the file, once it is planned
     chunks_total = NumberAttribute(null=True)
     done_chunks = UnicodeSetAttribute(null=True)  # chunks counted (a redelivery counts once)
@@ -342,6 +344,7 @@ class IntegrationModel(MainModel):
     provider = UnicodeAttribute()
     credentials = UnicodeAttribute()  # envelope-encrypted; context: campaign and provider
     key_hint = UnicodeAttribute()
+    settings = JSONAttribute(null=True)  # not secret, read from the credentials (VAN's db_mode)
     instructions = JSONAttribute(default=dict)
     configured_at = UnicodeAttribute()
     paused_at = UnicodeAttribute(null=True)  # an operator paused its sync (an incident)

@@ -15,6 +15,7 @@ class Integration:
     configured_at: str
     sealed_credentials: str = field(repr=False, default="")
     paused_at: str | None = None  # sync waits (records stay pending) while set
+    settings: dict[str, Any] = field(default_factory=dict)  # not secret (VAN's db_mode)
 
 
 @dataclass(frozen=True)

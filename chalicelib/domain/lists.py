@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class VoterList:
     provider: str | None = None  # whose ids the list carries; None: every CRM the campaign uses
     rows_total: int | None = None  # known once the file is read
     failure: str | None = None
+    # where its ids come from within a CRM, per provider (VAN: {"db_mode": 0 or 1})
+    crm_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:

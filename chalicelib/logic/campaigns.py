@@ -12,7 +12,7 @@ from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.dal.common import iso, new_id, now
 from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role
-from chalicelib.errors import Forbidden, NotAuthenticated, NotFound
+from chalicelib.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chalicelib.logic.access import Access, require, require_global, require_with
 from chalicelib.logic.principal import Principal
 
@@ -43,10 +43,35 @@ def get_campaign(principal: Principal, campaign_id: str) -> tuple[Campaign, Acce
     return campaign, access
 
 
+DEFAULT_TIME_ZONE = "America/New_York"  # until an admin sets the campaign's own
+
+
+def _check_time_zone(value: Any) -> None:
+    """An IANA time zone name (`settings.time_zone`): the day a contact was made, for a CRM,
+    is the day where the campaign is."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise ValueError(value)
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        raise InvalidInput(
+            "settings.time_zone", "must be an IANA time zone, such as America/Los_Angeles"
+        ) from None
+
+
+def time_zone_of(campaign: Campaign) -> str:
+    zone = campaign.settings.get("time_zone")
+    return zone if isinstance(zone, str) and zone else DEFAULT_TIME_ZONE
+
+
 def update_campaign(
     principal: Principal, campaign_id: str, *, name: str | None, settings: dict[str, Any] | None
 ) -> Campaign:
     require(principal, campaign_id, Permission.MANAGE_CAMPAIGN)
+    if settings is not None and "time_zone" in settings:
+        _check_time_zone(settings["time_zone"])
     return campaigns_dal.update_campaign(
         campaign_id, name=name, settings=settings, actor=principal.user_id
     )

@@ -198,7 +198,8 @@ def erase(campaign_id: str, *, early: str | None = None, deadline: float | None 
         # targets once more: a refresh that began before its member left may have written
         [("audit", work.audit_page), ("targets_again", work._targets)],
     ):
-        if not work.run_parts(step):
+        if not work.run_parts(step):  # out of time: the next run resumes from here
+            deletion_dal.release(campaign_id, runner)
             return Outcome(campaign_id, False)
     parts = deletion_dal.chunks_of(campaign_id)
     totals: dict[str, int] = {}

@@ -62,6 +62,21 @@ def _check_provider(provider: str | None) -> None:
         raise InvalidInput("provider", f"must be one of {', '.join(providers.names())}")
 
 
+def _crm_settings(campaign_id: str, fields: dict[str, Any] | None) -> dict[str, Any]:
+    """Where the list's ids come from within each CRM (VAN: MyVoters or MyCampaign), from
+    its fields or else each CRM's integration as it is configured now."""
+    from chalicelib.dal import integrations as integrations_dal
+
+    given = {k: v for k, v in (fields or {}).items() if v is not None}
+    configured = {i.provider: i for i in integrations_dal.list_integrations(campaign_id)}
+    found = {}
+    for name in providers.names():
+        settings = providers.get(name).list_settings(given, configured.get(name))
+        if settings:
+            found[name] = settings
+    return found
+
+
 # ---- starting ---------------------------------------------------------------------------
 
 
@@ -73,14 +88,26 @@ class Upload:
 
 
 def start_upload(
-    principal: Principal, campaign_id: str, name: str, provider: str | None = None
+    principal: Principal,
+    campaign_id: str,
+    name: str,
+    provider: str | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> Upload:
-    """A list waiting for its file, and the URL to PUT it to (15 minutes)."""
+    """A list waiting for its file, and the URL to PUT it to (15 minutes). `fields`: the
+    list's CRM fields (`van_db_mode`)."""
     require(principal, campaign_id, Permission.MANAGE_LISTS)
     _check_provider(provider)
+    crm_settings = _crm_settings(campaign_id, fields)
     list_id = new_id()
     voter_list = lists_dal.create_list(
-        campaign_id, list_id, name, principal.user_id, provider, status="waiting_upload"
+        campaign_id,
+        list_id,
+        name,
+        principal.user_id,
+        provider,
+        status="waiting_upload",
+        crm_settings=crm_settings,
     )
     url = aws.client("s3").generate_presigned_url(
         "put_object",
@@ -106,6 +133,7 @@ def inline_upload(
     name: str,
     raw_rows: list[Any],
     provider: str | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> InlineResult:
     """A small list sent in the request: checked at once (the answer says what will be
     refused), then handed to the pipeline as a CSV file like any upload."""
@@ -115,12 +143,19 @@ def inline_upload(
         raise InvalidInput("rows", f"at most {INLINE_MAX_ROWS} rows inline; upload larger lists")
     if not raw_rows:
         raise InvalidInput("rows", "the list has no rows")
+    crm_settings = _crm_settings(campaign_id, fields)
     tally = Tally()
     for _row in checked_rows(campaign_id, "check", raw_rows, tally):
         pass
     list_id = new_id()
     voter_list = lists_dal.create_list(
-        campaign_id, list_id, name, principal.user_id, provider, status="waiting_upload"
+        campaign_id,
+        list_id,
+        name,
+        principal.user_id,
+        provider,
+        status="waiting_upload",
+        crm_settings=crm_settings,
     )
     aws.client("s3").put_object(
         Bucket=config.settings().data_bucket,

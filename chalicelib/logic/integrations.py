@@ -106,7 +106,12 @@ def configure(
     sealed = crypto.seal(credentials, _context(campaign_id, provider))
     secret = str(credentials[crm.credential_fields[-1]])
     integration = integrations_dal.put_integration(
-        campaign_id, provider, sealed, _hint(secret), principal.user_id
+        campaign_id,
+        provider,
+        sealed,
+        _hint(secret),
+        principal.user_id,
+        crm.settings_of(credentials),
     )
     ops.drop_cached(f"catalog:{campaign_id}:{provider}")
     return integration
@@ -136,7 +141,11 @@ def _configured(campaign_id: str, provider: str) -> Integration:
 def catalog(principal: Principal, campaign_id: str, provider: str) -> dict[str, Any]:
     """What can be mapped, from the provider (following its paging), cached 10 minutes."""
     require(principal, campaign_id, Permission.VIEW_INTEGRATIONS)
-    integration = _configured(campaign_id, provider)
+    return _catalog(_configured(campaign_id, provider))
+
+
+def _catalog(integration: Integration) -> dict[str, Any]:
+    campaign_id, provider = integration.campaign_id, integration.provider
     key = f"catalog:{campaign_id}:{provider}"
     cached = ops.get_cached(key)
     if cached is not None:
@@ -218,9 +227,12 @@ def _external_id(value: Any, field: str, provider: str) -> str:
     return text
 
 
-def _checked_instructions(campaign_id: str, raw: Any, provider: str) -> dict[str, Any]:
+def _checked_instructions(integration: Integration, raw: Any) -> dict[str, Any]:
+    campaign_id, provider = integration.campaign_id, integration.provider
     if not isinstance(raw, dict) or not isinstance(raw.get("actions"), dict):
         raise InvalidInput("actions", "must be an object keyed by action id")
+    crm = providers.get(provider)
+    found: dict[str, Any] | None = None  # the catalog, read when an option needs it
     checked: dict[str, Any] = {}
     known = actions_dal.get_actions(campaign_id, [str(a) for a in raw["actions"]])
     for action_id, mapping in raw["actions"].items():
@@ -280,9 +292,17 @@ def _checked_instructions(campaign_id: str, raw: Any, provider: str) -> dict[str
                 for i, code in enumerate(codes)
             ],
         }
-        for option in providers.get(provider).options:
-            if mapping.get(option) is not None:
-                entry[option] = _external_id(mapping[option], f"{where}.{option}", provider)
+        for option, listed in crm.options.items():
+            if mapping.get(option) is None:
+                raise InvalidInput(f"{where}.{option}", f"is required: one of the {listed}")
+            value = _external_id(mapping[option], f"{where}.{option}", provider)
+            if found is None:
+                found = _catalog(integration)
+            known = {str(e["id"]): e for e in found.get(listed, [])}
+            if value not in known:
+                raise InvalidInput(f"{where}.{option}", f"names none of {provider}'s {listed}")
+            entry[option] = value
+            entry.setdefault("catalog", {})[option] = known[value]  # its name, its channel
         checked[action_id] = entry
     if len(json.dumps(checked).encode()) > MAX_INSTRUCTIONS_BYTES:
         raise InvalidInput(
@@ -297,6 +317,6 @@ def set_instructions(
     """Per action: which CRM result code, survey answers and activist codes a report maps to.
     Every action, question and response named must exist in the campaign."""
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
-    _configured(campaign_id, provider)
-    instructions = _checked_instructions(campaign_id, raw, provider)
+    integration = _configured(campaign_id, provider)
+    instructions = _checked_instructions(integration, raw)
     return integrations_dal.set_instructions(campaign_id, provider, instructions, principal.user_id)

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.auth.policy import Permission
 from chalicelib.crm import (
@@ -51,7 +52,7 @@ from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
 from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import chunks, now_iso
-from chalicelib.domain import Integration, Page, Report, SyncRecord
+from chalicelib.domain import Integration, Page, Report, SyncRecord, VoterList
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.logic import integrations, providers
 from chalicelib.logic.access import require
@@ -156,7 +157,7 @@ def _note_health(campaign_id: str, provider: str, outcome: Outcome) -> None:
 
 class _Batch:
     """The records of one campaign and provider that one invocation attempts: what their
-    attempts share (the integration, reports already in hand, the actions' types)."""
+    attempts share (the integration, reports already in hand, the campaign's time zone)."""
 
     def __init__(
         self,
@@ -173,7 +174,8 @@ class _Batch:
         self.reports = reports
         self.claimed = claimed
         self.crm = providers.get(provider)
-        self.action_types: dict[str, str] = {}
+        self.zone: ZoneInfo | None = None
+        self.lists: dict[str, VoterList | None] = {}
 
     def claim(self, report_id: str) -> Attempt | None:
         """Claim the record, with its report; None when it is not ours to attempt now. A
@@ -204,14 +206,36 @@ class _Batch:
 
     # what a plan may need beyond the report (`providers.Lookups`)
 
-    def action_type(self, report: Report) -> str:
-        """The type of the report's action (looked up once per batch)."""
-        from chalicelib.dal import actions as actions_dal
+    def local_day(self, report: Report) -> str:
+        """The day the contact was made in the campaign's time zone (its setting, read once
+        per batch): 8 pm in California is not the next day."""
+        if self.zone is None:
+            from chalicelib.dal import campaigns as campaigns_dal
+            from chalicelib.logic.campaigns import DEFAULT_TIME_ZONE, time_zone_of
 
-        if report.action_id not in self.action_types:
-            action = actions_dal.get_action(report.campaign_id, report.action_id)
-            self.action_types[report.action_id] = action.type if action else ""
-        return self.action_types[report.action_id]
+            campaign = campaigns_dal.get_campaign(self.campaign_id)
+            self.zone = ZoneInfo(time_zone_of(campaign) if campaign else DEFAULT_TIME_ZONE)
+        moment = datetime.fromisoformat(report.created_at.replace("Z", "+00:00"))
+        return moment.astimezone(self.zone).date().isoformat()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.integration.settings if self.integration else {}
+
+    def list_of(self, report: Report) -> VoterList | None:
+        """The list the report's external id came from (each read once per batch)."""
+        from chalicelib.dal import lists as lists_dal
+        from chalicelib.logic.lists import split_list_row_id
+
+        if not report.source_row_id:
+            return None
+        try:
+            list_id, _row = split_list_row_id(report.source_row_id)
+        except DomainError:
+            return None
+        if list_id not in self.lists:
+            self.lists[list_id] = lists_dal.get_list(self.campaign_id, list_id)
+        return self.lists[list_id]
 
     def row_phone(self, report: Report) -> str | None:
         """The phone on the campaign's own list row that gave the external id (campaign

@@ -30,7 +30,15 @@ from chalicelib.crm.pdi import PdiClient, make_flag
 from chalicelib.crm.retries import RetryPolicy, Timeouts, parse_retry_after
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
-from tests.fakes.crm import FakeCrmServer, FakePdi, FakeSalsa, FakeVan
+from tests.fakes.crm import (
+    PDI_ACQUISITIONS,
+    PDI_FLAGS,
+    PDI_QUESTIONS,
+    FakeCrmServer,
+    FakePdi,
+    FakeSalsa,
+    FakeVan,
+)
 
 READ_TIMEOUT = 0.3
 TIMEOUTS = Timeouts(connect=1.0, read=READ_TIMEOUT)
@@ -493,7 +501,7 @@ def test_van_catalog_follows_every_page(van: VanClient, van_fake: FakeVan) -> No
     }
     assert len(catalog["survey_questions"]) == 3
     assert {"id": 4, "name": "Not Home"} in catalog["result_codes"]
-    assert {"id": 37, "name": "SMS Text", "channel": "SMS"} in catalog["contact_types"]
+    assert {"id": 37, "name": "SMS Text", "channel": "Text"} in catalog["contact_types"]
 
 
 def test_van_refuses_a_next_page_link_to_another_host(van: VanClient, van_fake: FakeVan) -> None:
@@ -700,16 +708,21 @@ def test_pdi_rejected_sign_in(pdi: PdiClient, pdi_fake: FakePdi) -> None:
 
 def test_pdi_catalog_follows_every_page(pdi: PdiClient, pdi_fake: FakePdi) -> None:
     catalog = pdi.catalog()
-    assert [t["id"] for t in catalog["tags"]] == ["101", "102", "103", "104", "105", "106"]
-    assert catalog["tags"][3] == {"id": "104", "name": "Not at home", "code": "NAH"}
+    codes = ["SUP", "MAYBE", "NO", "NAH", "REF", "VOL"]
+    assert [t["id"] for t in catalog["tags"]] == [PDI_FLAGS[c] for c in codes]
+    assert catalog["tags"][3] == {"id": PDI_FLAGS["NAH"], "name": "Not at home", "code": "NAH"}
     assert catalog["result_codes"] == catalog["tags"]
     assert catalog["survey_questions"][0] == {
-        "id": "301",
+        "id": PDI_QUESTIONS["measure"],
         "name": "Will you vote for Measure A?",
-        "responses": [{"id": "101", "name": "Yes"}, {"id": "103", "name": "No"}],
+        "responses": [
+            {"id": PDI_FLAGS["SUP"], "name": "Yes"},
+            {"id": PDI_FLAGS["NO"], "name": "No"},
+        ],
     }
     assert len(catalog["survey_questions"]) == 3
-    assert [a["id"] for a in catalog["acquisition_types"]] == ["1", "2", "3"]
+    assert [a["id"] for a in catalog["acquisition_types"]] == list(PDI_ACQUISITIONS.values())
+    assert all(len(a["id"]) == 24 and a["id"].endswith("==") for a in catalog["acquisition_types"])
     pages = pdi_fake.calls_to("GET", "/flag_ids")
     assert [c.query for c in pages] == [
         {"limit": "2000"},
@@ -720,27 +733,60 @@ def test_pdi_catalog_follows_every_page(pdi: PdiClient, pdi_fake: FakePdi) -> No
 
 def test_pdi_posts_flags_as_one_array(pdi: PdiClient, pdi_fake: FakePdi) -> None:
     flags = [
-        make_flag("2001", "101", date="2026-11-01", acquisition_type_id="1", question_id="301"),
-        make_flag("2002", "104", date="2026-11-01", acquisition_type_id="2"),
-        make_flag("2003", "106", date="2026-11-02", acquisition_type_id="2", contact_id="c-9"),
+        make_flag(
+            "2001",
+            PDI_FLAGS["SUP"],
+            date="2026-11-01",
+            acquisition_type_id=PDI_ACQUISITIONS["Phone"],
+            question_id=PDI_QUESTIONS["measure"],
+        ),
+        make_flag(
+            "2002",
+            PDI_FLAGS["NAH"],
+            date="2026-11-01",
+            acquisition_type_id=PDI_ACQUISITIONS["Walk"],
+        ),
+        make_flag(
+            "2003",
+            PDI_FLAGS["VOL"],
+            date="2026-11-02",
+            acquisition_type_id=PDI_ACQUISITIONS["Walk"],
+            contact_id="c-9",
+        ),
     ]
     assert pdi.post_flags(flags) == 3
     (call,) = pdi_fake.calls_to("POST", "/flags")
     assert call.body == flags
     assert call.body[0] == {
         "pdiId": "2001",
-        "flagEntryDate": "2026-11-01",
-        "acquisitionTypeId": "1",
-        "flagId": "101",
-        "questionId": "301",
+        "flagEntryDate": "2026-11-01T00:00:00",  # a date and time, as PDI wants
+        "acquisitionTypeId": PDI_ACQUISITIONS["Phone"],
+        "flagId": PDI_FLAGS["SUP"],
+        "questionId": PDI_QUESTIONS["measure"],
     }
     assert len(pdi_fake.flags) == 3
 
 
 def test_pdi_flag_batches(pdi: PdiClient, pdi_fake: FakePdi) -> None:
-    flags = [make_flag("2001", "104", date="2026-11-01", acquisition_type_id="1")] * 5
+    nah, phone = PDI_FLAGS["NAH"], PDI_ACQUISITIONS["Phone"]
+    flags = [make_flag("2001", nah, date="2026-11-01", acquisition_type_id=phone)] * 5
     pdi.post_flags(flags, batch_size=2)
     assert [len(c.body) for c in pdi_fake.calls_to("POST", "/flags")] == [2, 2, 1]
+
+
+def test_pdi_refuses_a_bare_flag_entry_date_and_a_made_up_acquisition_type(
+    pdi: PdiClient,
+) -> None:
+    """As the real PDI does (field code's authors): a date without a time, and an id that
+    is not one of its own opaque ones, are refused."""
+    flag = make_flag(
+        "2001", PDI_FLAGS["NAH"], date="2026-11-01", acquisition_type_id=PDI_ACQUISITIONS["Walk"]
+    )
+    with pytest.raises(PermanentCrmError, match="flagEntryDate is not a date and time"):
+        pdi.post_flags([{**flag, "flagEntryDate": "2026-11-01"}])
+    with pytest.raises(PermanentCrmError, match="acquisitionTypeId is invalid"):
+        pdi.post_flags([{**flag, "acquisitionTypeId": "1"}])
+    assert pdi.post_flags([flag]) == 1
 
 
 def test_pdi_refuses_malformed_flags_before_sending(pdi: PdiClient, pdi_fake: FakePdi) -> None:
@@ -750,7 +796,9 @@ def test_pdi_refuses_malformed_flags_before_sending(pdi: PdiClient, pdi_fake: Fa
         pdi.post_flags(
             [
                 {
-                    **make_flag("2001", "101", date="2026-11-01", acquisition_type_id="1"),
+                    **make_flag(
+                        "2001", PDI_FLAGS["SUP"], date="2026-11-01", acquisition_type_id="a"
+                    ),
                     "firstName": "New",
                 }
             ]
@@ -760,7 +808,16 @@ def test_pdi_refuses_malformed_flags_before_sending(pdi: PdiClient, pdi_fake: Fa
 
 def test_pdi_validation_error_carries_pdis_message(pdi: PdiClient) -> None:
     with pytest.raises(PermanentCrmError, match="pdiId 9999 not found") as caught:
-        pdi.post_flags([make_flag("9999", "101", date="2026-11-01", acquisition_type_id="1")])
+        pdi.post_flags(
+            [
+                make_flag(
+                    "9999",
+                    PDI_FLAGS["SUP"],
+                    date="2026-11-01",
+                    acquisition_type_id=PDI_ACQUISITIONS["Phone"],
+                )
+            ]
+        )
     assert caught.value.status == 400
 
 

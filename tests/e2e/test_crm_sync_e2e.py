@@ -45,15 +45,17 @@ def test_a_report_reaches_van_and_is_marked_synced(stack_with_van, van):
     catalog = api.get(f"/campaigns/{cid}/integrations/van/catalog", token=admin.token).body
     measure_a = next(q for q in catalog["survey_questions"] if q["name"] == "Measure A")
     van_yes = next(r for r in measure_a["responses"] if r["name"] == "Yes")
+    walk = next(t for t in catalog["contact_types"] if t["name"] == "Walk")
     mapping = {
         "actions": {
             action["action_id"]: {
+                "contact_type_id": walk["id"],
                 "questions": {
                     question["question_id"]: {
                         "external_question_id": measure_a["id"],
                         "responses": {yes: van_yes["id"]},
                     }
-                }
+                },
             }
         }
     }

@@ -100,7 +100,7 @@ def test_a_paused_integration_keeps_its_reports_until_resumed(api, operator, van
         {"type": "call", "title": "Calls", "status": "live"},
         token=admin.token,
     ).body
-    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}}}}
+    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}, "contact_type_id": 1}}}
     path = f"/campaigns/{cid}/integrations/van/instructions"
     assert api.put(path, mapping, token=admin.token).status == 200
     _ok(operator.run("tools.incident", "disable-integration", cid, "van", "--yes"))

@@ -34,6 +34,7 @@ Provider extras: `FakeVan.canvass_responses`; `FakePdi.flags`, `FakePdi.expire_t
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -103,6 +104,11 @@ def _redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         else:
             out[name] = value
     return out
+
+
+def _is_date_time(value: Any) -> bool:
+    """An ISO date and time ("2026-11-01T00:00:00"), as PDI's flags want it."""
+    return isinstance(value, str) and "T" in value and _is_date(value)
 
 
 def _is_date(value: Any) -> bool:
@@ -537,8 +543,10 @@ class FakeVan(FakeCrmServer):
         self.contact_types = [
             {"contactTypeId": 1, "name": "Phone", "channelTypeName": "Phone"},
             {"contactTypeId": 2, "name": "Walk", "channelTypeName": "Walk"},
-            {"contactTypeId": 37, "name": "SMS Text", "channelTypeName": "SMS"},
-            {"contactTypeId": 81, "name": "Relational", "channelTypeName": "Relational"},
+            {"contactTypeId": 37, "name": "SMS Text", "channelTypeName": "Text"},
+            {"contactTypeId": 67, "name": "Phone Bank", "channelTypeName": "Phone"},
+            {"contactTypeId": 132, "name": "Relational Text", "channelTypeName": "Text"},
+            {"contactTypeId": 145, "name": "Relational Canvass", "channelTypeName": "Other"},
         ]
         self.input_types = [{"inputTypeId": 11, "name": "API"}, {"inputTypeId": 4, "name": "Bulk"}]
 
@@ -693,7 +701,7 @@ class FakeVan(FakeCrmServer):
             return self._invalid("'inputTypeId' is invalid", "canvassContext.inputTypeId")
         if "dateCanvassed" in ctx and not _is_date(ctx["dateCanvassed"]):
             return self._invalid("'dateCanvassed' is not a date", "canvassContext.dateCanvassed")
-        if contact_type["channelTypeName"] in ("Phone", "SMS"):
+        if contact_type["channelTypeName"] in ("Phone", "Text"):  # as VAN long required
             phone = ctx.get("phone")
             has_phone = isinstance(phone, dict) and bool(phone.get("phoneNumber"))
             if not has_phone and not isinstance(ctx.get("phoneId"), int):
@@ -812,49 +820,61 @@ class FakePdi(FakeCrmServer):
         self.api_token = api_token
         self.token_ttl = token_ttl
         self.people: dict[str, dict[str, Any]] = {}
-        for pdi_id in people:
-            self.add_person(pdi_id)
+        for person in people:
+            self.add_person(person)
         self.tokens: dict[str, datetime] = {}
         self.sign_ins = 0
         self.flags: list[dict[str, Any]] = []
+        flag = PDI_FLAGS
         self.flag_ids = [
-            _flag_id("101", "SUP", "Strong support"),
-            _flag_id("102", "MAYBE", "Undecided"),
-            _flag_id("103", "NO", "Opposed"),
-            _flag_id("104", "NAH", "Not at home"),
-            _flag_id("105", "REF", "Refused"),
-            _flag_id("106", "VOL", "Volunteer"),
+            _flag_id(flag["SUP"], "SUP", "Strong support"),
+            _flag_id(flag["MAYBE"], "MAYBE", "Undecided"),
+            _flag_id(flag["NO"], "NO", "Opposed"),
+            _flag_id(flag["NAH"], "NAH", "Not at home"),
+            _flag_id(flag["REF"], "REF", "Refused"),
+            _flag_id(flag["VOL"], "VOL", "Volunteer"),
         ]
+        question = PDI_QUESTIONS
         self.questions = [
             _question(
-                "301",
+                question["measure"],
                 "Will you vote for Measure A?",
-                [("3011", "101", "Yes"), ("3012", "103", "No")],
+                [
+                    (pdi_id("option:3011"), flag["SUP"], "Yes"),
+                    (pdi_id("option:3012"), flag["NO"], "No"),
+                ],
             ),
             _question(
-                "302",
+                question["support"],
                 "Can we count on your support?",
-                [("3021", "101", "Yes"), ("3022", "102", "Maybe")],
+                [
+                    (pdi_id("option:3021"), flag["SUP"], "Yes"),
+                    (pdi_id("option:3022"), flag["MAYBE"], "Maybe"),
+                ],
             ),
-            _question("303", "Will you volunteer?", [("3031", "106", "Yes")]),
+            _question(
+                question["volunteer"],
+                "Will you volunteer?",
+                [(pdi_id("option:3031"), flag["VOL"], "Yes")],
+            ),
         ]
         self.acquisition_types = [
             {
-                "id": "1",
+                "id": PDI_ACQUISITIONS["Phone"],
                 "acquisitionType": "Phone",
                 "acquisitionDescription": "Phone bank",
                 "acquisitionMethod": "Phone",
                 "pageDefault": None,
             },
             {
-                "id": "2",
+                "id": PDI_ACQUISITIONS["Walk"],
                 "acquisitionType": "Walk",
                 "acquisitionDescription": "Door to door",
                 "acquisitionMethod": "Walk",
                 "pageDefault": None,
             },
             {
-                "id": "3",
+                "id": PDI_ACQUISITIONS["Text"],
                 "acquisitionType": "Text",
                 "acquisitionDescription": "Peer to peer SMS",
                 "acquisitionMethod": "Text",
@@ -973,8 +993,10 @@ class FakePdi(FakeCrmServer):
                     return Answer(400, {"message": f"flags[{i}]: {name} is required."})
             if flag["pdiId"] not in self.people:
                 return Answer(400, {"message": f"flags[{i}]: pdiId {flag['pdiId']} not found."})
-            if not _is_date(flag["flagEntryDate"]):
-                return Answer(400, {"message": f"flags[{i}]: flagEntryDate is not a date."})
+            if not _is_date_time(flag["flagEntryDate"]):  # a bare date is refused
+                return Answer(
+                    400, {"message": f"flags[{i}]: flagEntryDate is not a date and time."}
+                )
             if flag["acquisitionTypeId"] not in acquisition:
                 return Answer(400, {"message": f"flags[{i}]: acquisitionTypeId is invalid."})
             if flag["flagId"] not in flag_ids:
@@ -993,6 +1015,17 @@ class FakePdi(FakeCrmServer):
             self.flags.append(record)
             created.append(record)
         return Answer(200, created)
+
+
+def pdi_id(label: str) -> str:
+    """An id as PDI makes them: 16 opaque bytes in base64 ("w6we79BXkuCsBbb9QCyiLA==" is a
+    real acquisition type's), never a small number."""
+    return base64.b64encode(hashlib.sha256(f"pdi:{label}".encode()).digest()[:16]).decode()
+
+
+PDI_FLAGS = {code: pdi_id(f"flag:{code}") for code in ("SUP", "MAYBE", "NO", "NAH", "REF", "VOL")}
+PDI_QUESTIONS = {name: pdi_id(f"question:{name}") for name in ("measure", "support", "volunteer")}
+PDI_ACQUISITIONS = {name: pdi_id(f"acquisition:{name}") for name in ("Phone", "Walk", "Text")}
 
 
 def _flag_id(record_id: str, code: str, description: str) -> dict[str, Any]:

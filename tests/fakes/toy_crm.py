@@ -50,11 +50,17 @@ class Toy:
     name = "toy"
     credential_fields = ("token",)
     numeric_ids = False
-    options: tuple[str, ...] = ()
+    options: dict[str, str] = {}
     batch_size = 2
 
     def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return text_credentials(body, self.credential_fields)
+
+    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def list_settings(self, fields: Mapping[str, Any], configured: Any) -> dict[str, Any]:
+        return {}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> ToyClient:
         return ToyClient(credentials, **options)

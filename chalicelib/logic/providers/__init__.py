@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.domain import Report
+from chalicelib.domain import Integration, Report, VoterList
 from chalicelib.errors import InvalidInput
 
 
@@ -38,25 +38,48 @@ class Mapped:
     answers: list[tuple[str, str]]  # (external question id, external response id)
     codes: list[str]  # activist codes / tags
     result_code: str | None  # the result's code, when mapped
-    day: str  # the day the contact was made (YYYY-MM-DD)
 
 
 class Lookups(Protocol):
     """What a plan may need beyond the report, looked up once per batch by the runner."""
 
-    def action_type(self, report: Report) -> str: ...
-
     def row_phone(self, report: Report) -> str | None: ...
+
+    def list_of(self, report: Report) -> VoterList | None:
+        """The list the report's external id came from."""
+        ...
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The integration's (`Provider.settings_of`)."""
+        ...
+
+    def local_day(self, report: Report) -> str:
+        """The day (YYYY-MM-DD) the contact was made where the campaign is."""
+        ...
 
 
 class Provider(Protocol):
     name: str
     credential_fields: tuple[str, ...]  # the last is the secret whose hint is shown
     numeric_ids: bool  # catalog ids are whole numbers
-    options: tuple[str, ...]  # per-action mapping options it takes, besides the common ones
+    # per-action mapping options it requires, besides the common ones: each names an entry
+    # of this catalog list (VAN's contact type, PDI's acquisition type)
+    options: dict[str, str]
     batch_size: int  # reports one `send` takes; 1: one at a time, from a pool of threads
 
     def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        """What of the credentials is not secret and the sync needs (VAN's database mode)."""
+        ...
+
+    def list_settings(
+        self, fields: Mapping[str, Any], configured: Integration | None
+    ) -> dict[str, Any]:
+        """Where a new list's ids come from within this CRM (VAN: MyVoters or MyCampaign),
+        from the list's own fields or else the integration configured now; {} for none."""
+        ...
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> Any: ...
 
@@ -122,7 +145,6 @@ def mapped(report: Report, provider: str, instructions: Mapping[str, Any]) -> Ma
         answers=answers,
         codes=list(mapping.get("activist_codes", [])),
         result_code=mapping.get("results", {}).get(report.result),
-        day=report.created_at[:10],
     )
 
 

@@ -7,18 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.domain import Report
+from chalicelib.crm import PermanentCrmError
+from chalicelib.domain import Integration, Report
 from chalicelib.logic.providers import Lookups, Mapped, Skip, text_credentials
 
-DEFAULT_ACQUISITION_TYPE = "1"
+MAX_FLAGS = 200  # flags one POST /flags carries (`crm.pdi.FLAG_BATCH`)
 
 
 def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> list[dict[str, str]]:
     from chalicelib.crm.pdi import make_flag
 
-    acquisition = mapped.mapping.get("acquisition_type_id") or DEFAULT_ACQUISITION_TYPE
+    acquisition = mapped.mapping.get("acquisition_type_id")
+    if not acquisition:  # PDI's ids are its own: there is no default worth guessing
+        raise Skip("no PDI acquisition type is mapped for this action")
     pdi_id = str(report.external_id)
-    day = mapped.day
+    day = lookups.local_day(report)
     flags = []
     if mapped.result_code is not None:
         flags.append(
@@ -38,23 +41,55 @@ def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> list[dict[str, st
 
 
 def _send(client: Any, items: list[tuple[Report, Any]]) -> list[Exception | None]:
-    """One array for the lot: PDI takes it or refuses it whole."""
-    try:
-        client.post_flags([flag for _report, flags in items for flag in flags])
-    except Exception as exc:
-        return [exc for _ in items]
-    return [None for _ in items]
+    """Reports' flags in arrays of at most MAX_FLAGS (a report's flags never split). PDI
+    refuses an array whole when one flag is bad: a refused array of several reports is
+    split in two and each half sent again, until the report at fault fails alone."""
+    outcomes: list[Exception | None] = [None] * len(items)
+
+    def post(indices: list[int]) -> None:
+        try:
+            client.post_flags([flag for i in indices for flag in items[i][1]])
+        except PermanentCrmError as exc:  # refused, so nothing of it was written
+            if len(indices) == 1:
+                outcomes[indices[0]] = exc
+                return
+            half = len(indices) // 2
+            post(indices[:half])
+            post(indices[half:])
+        except Exception as exc:  # unreachable, or it may have been written: not resent
+            for i in indices:
+                outcomes[i] = exc
+
+    group: list[int] = []
+    size = 0
+    for index, (_report, flags) in enumerate(items):
+        if group and size + len(flags) > MAX_FLAGS:
+            post(group)
+            group, size = [], 0
+        group.append(index)
+        size += len(flags)
+    if group:
+        post(group)
+    return outcomes
 
 
 class Pdi:
     name = "pdi"
     credential_fields = ("username", "password", "api_token")
     numeric_ids = False
-    options = ("acquisition_type_id",)
-    batch_size = 1000
+    options = {"acquisition_type_id": "acquisition_types"}
+    batch_size = 1000  # reports a send takes (in arrays of at most MAX_FLAGS flags)
 
     def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return text_credentials(body, self.credential_fields)
+
+    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def list_settings(
+        self, fields: Mapping[str, Any], configured: Integration | None
+    ) -> dict[str, Any]:
+        return {}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> Any:
         from chalicelib.crm.pdi import PdiClient

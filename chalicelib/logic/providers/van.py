@@ -10,19 +10,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.domain import Report
+from chalicelib.domain import Integration, Report
 from chalicelib.errors import InvalidInput
 from chalicelib.logic.providers import Lookups, Mapped, Skip, each, text_credentials
 
-PHONE_CHANNELS = {1, 37}  # VAN contact types that want canvassContext.phone
-CONTACT_TYPES = {"call": "1", "canvass": "2", "text": "37", "share": "81", "survey": "2"}
+# the channels of VAN's contact types (`channelTypeName` in its catalog) whose canvass
+# context carries the number used: Phone (1 Phone, 19 Auto Dial, 67 Phone Bank, ...) and
+# Text (37 SMS Text, 132 Relational Text, 143 Distributed Text, ...)
+PHONE_CHANNELS = {"phone", "text", "sms"}
 
 
 def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
     contact_type = mapped.mapping.get("contact_type_id")
-    if contact_type is None:
-        contact_type = CONTACT_TYPES.get(lookups.action_type(report), "2")
-    plan: dict[str, Any] = {"date": mapped.day, "contact_type_id": int(contact_type)}
+    if contact_type is None:  # an admin picks it from VAN's own list: no guessed default
+        raise Skip("no VAN contact type is mapped for this action")
+    _check_database(lookups, report)
+    plan: dict[str, Any] = {"date": lookups.local_day(report), "contact_type_id": int(contact_type)}
     if report.result == "canvassed":
         if not mapped.answers and not mapped.codes:
             raise Skip("a canvassed report with no mapped answers or activist codes")
@@ -32,7 +35,8 @@ def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
         if mapped.result_code is None:
             raise Skip(f"the result '{report.result}' is not mapped to a VAN result code")
         plan["result_code_id"] = int(mapped.result_code)
-    if plan["contact_type_id"] in PHONE_CHANNELS:
+    chosen = mapped.mapping.get("catalog", {}).get("contact_type_id", {})
+    if str(chosen.get("channel") or "").lower() in PHONE_CHANNELS:
         phone = lookups.row_phone(report)
         if not phone:
             raise Skip(
@@ -40,6 +44,27 @@ def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
             )
         plan["phone"] = phone
     return plan
+
+
+MODES = {0: "MyVoters", 1: "MyCampaign"}
+
+
+def _check_database(lookups: Lookups, report: Report) -> None:
+    """A VAN id names a person only in the database it came from (MyVoters or MyCampaign):
+    posted with a key of the other mode, it would name someone else, or no one."""
+    voter_list = lookups.list_of(report)
+    listed = (voter_list.crm_settings.get("van") or {}).get("db_mode") if voter_list else None
+    writes = lookups.settings.get("db_mode")
+    if listed is None or writes is None:
+        raise Skip(
+            "the list does not say whether its VAN ids are MyVoters or MyCampaign ids "
+            "(give van_db_mode when importing it)"
+        )
+    if listed != writes:
+        raise Skip(
+            f"the list's VAN ids are {MODES.get(listed, listed)} ids; this campaign's VAN key "
+            f"writes to {MODES.get(writes, writes)}"
+        )
 
 
 def _send_one(client: Any, report: Report, plan: dict[str, Any]) -> None:
@@ -50,7 +75,7 @@ class Van:
     name = "van"
     credential_fields = ("application_name", "db_mode", "api_key")
     numeric_ids = True
-    options = ("contact_type_id",)
+    options = {"contact_type_id": "contact_types"}
     batch_size = 1
 
     def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,6 +87,23 @@ class Van:
             "db_mode": db_mode,
             **text_credentials(body, ("api_key",)),
         }
+
+    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        return {"db_mode": int(credentials["db_mode"])}
+
+    def list_settings(
+        self, fields: Mapping[str, Any], configured: Integration | None
+    ) -> dict[str, Any]:
+        """A list's VAN ids are MyVoters (0) or MyCampaign (1) ids: `van_db_mode` says
+        which, else the mode the campaign's VAN key works in when the list arrives."""
+        mode = fields.get("van_db_mode")
+        if mode is None and configured is not None:
+            mode = configured.settings.get("db_mode")
+        if mode is None:
+            return {}
+        if isinstance(mode, bool) or mode not in (0, 1, "0", "1"):
+            raise InvalidInput("van_db_mode", "must be 0 (MyVoters) or 1 (MyCampaign)")
+        return {"db_mode": int(mode)}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> Any:
         from chalicelib.crm.van import VanClient
