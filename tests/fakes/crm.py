@@ -28,7 +28,32 @@ Control API (every fake):
 
 Provider extras: `FakeVan.canvass_responses`; `FakePdi.flags`, `FakePdi.expire_tokens()`,
 `FakePdi.sign_ins`, `token_ttl`; `FakeSalsa.segment_members`, `FakeSalsa.custom_fields`,
+`FakeSalsa.unmanaged_segments`, `FakeSalsa.refused_fields`,
 `FakeSalsa.throttle_in_body_next(times)`, `set_rate_limit(..., in_body=True)`.
+
+What the fakes model from the providers' public material and the client code the field runs
+(Parsons, Spoke, goengage, Salsa's own examples):
+- PDI ids are opaque (16 bytes in base64, `pdi_id`): flags, questions, acquisition types.
+  `flagEntryDate` must be an ISO date and time (`2026-11-01T00:00:00`): a bare date is
+  refused. One bad flag refuses its whole `POST /flags` array (400).
+- VAN's `nextPageLink` is absolute and names the fake's port; VAN's own links name `:443`
+  outright (the clients' tests cover both). Contact types carry `channelTypeName` (Phone,
+  Walk, Text, Other: SMS Text is "Text"), and a Phone or Text contact wants a phone.
+- Salsa answers each supporter of a segment add (ADDED, UPDATED when already a member,
+  NOT_FOUND, NOT_ALLOWED for a segment the API may not manage) and reports a refused custom
+  field on the field (`customFieldValues[].errors`) of an UPDATED supporter.
+
+Not settled by public material, so modelled as the best evidence suggests (whoever holds a
+real account should confirm them; the README's CRM section lists them too):
+- PDI: the body of a `POST /flags` answer; whether one bad flag refuses the whole array
+  (public clients behave as if it does); the largest array it takes (200 is what field code
+  sends); whether a bare `flagEntryDate` is refused (one client's authors say so).
+- VAN: whether a phone is still required for Phone and Text contact types (Parsons stopped
+  requiring it in 2024; it is sent whenever the list row has one); which time zone VAN reads
+  a `dateCanvassed` in (the campaign's local day is sent, without a time).
+- Salsa: every result a segment add may give (ADDED, UPDATED and NOT_ALLOWED are goengage's
+  constants); whether a non-CRM segment answers per item or with HTTP 405 (its docs say 405);
+  whether `PUT /supporters` with only `supporterId` and custom fields needs the e-mail too.
 """
 
 from __future__ import annotations
