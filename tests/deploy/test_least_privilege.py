@@ -62,12 +62,13 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
         "/me/contacts", {"contacts": [{"name": "Ann", "phones": ["2025550131"]}]}, token=vol.token
     )
     rows = [{"external_id": "401", "first_name": "Ann", "phone": "+12025550131"}]
-    made = api.post(f"/campaigns/{cid}/lists", {"name": "L", "rows": rows}, token=admin.token)
+    body = {"name": "L", "rows": rows, "van_db_mode": 1}
+    made = api.post(f"/campaigns/{cid}/lists", body, token=admin.token)
     assert made.status == 201, made
     action = api.post(
         f"/campaigns/{cid}/actions", SURVEY, token=admin.token, headers={"Idempotency-Key": "k1"}
     ).body
-    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}}}}
+    mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}, "contact_type_id": 2}}}
     path = f"/campaigns/{cid}/integrations/van/instructions"
     assert api.put(path, mapping, token=admin.token).status == 200
     contact = api.get("/me/contacts", token=vol.token).body["items"][0]

@@ -45,11 +45,11 @@ def test_a_report_reaches_van_and_is_marked_synced(stack_with_van, van):
     catalog = api.get(f"/campaigns/{cid}/integrations/van/catalog", token=admin.token).body
     measure_a = next(q for q in catalog["survey_questions"] if q["name"] == "Measure A")
     van_yes = next(r for r in measure_a["responses"] if r["name"] == "Yes")
-    walk = next(t for t in catalog["contact_types"] if t["name"] == "Walk")
+    phone = next(t for t in catalog["contact_types"] if t["name"] == "Phone")  # a call
     mapping = {
         "actions": {
             action["action_id"]: {
-                "contact_type_id": walk["id"],
+                "contact_type_id": phone["id"],
                 "questions": {
                     question["question_id"]: {
                         "external_question_id": measure_a["id"],
