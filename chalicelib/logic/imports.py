@@ -80,6 +80,25 @@ def _crm_settings(campaign_id: str, fields: dict[str, Any] | None) -> dict[str, 
 # ---- starting ---------------------------------------------------------------------------
 
 
+def _new_list(
+    principal: Principal,
+    campaign_id: str,
+    name: str,
+    provider: str | None,
+    fields: dict[str, Any] | None,
+) -> VoterList:
+    """A list waiting for its file, with where its ids come from in each CRM."""
+    return lists_dal.create_list(
+        campaign_id,
+        new_id(),
+        name,
+        principal.user_id,
+        provider,
+        status="waiting_upload",
+        crm_settings=_crm_settings(campaign_id, fields),
+    )
+
+
 @dataclass(frozen=True)
 class Upload:
     voter_list: VoterList
@@ -98,17 +117,8 @@ def start_upload(
     list's CRM fields (`van_db_mode`)."""
     require(principal, campaign_id, Permission.MANAGE_LISTS)
     _check_provider(provider)
-    crm_settings = _crm_settings(campaign_id, fields)
-    list_id = new_id()
-    voter_list = lists_dal.create_list(
-        campaign_id,
-        list_id,
-        name,
-        principal.user_id,
-        provider,
-        status="waiting_upload",
-        crm_settings=crm_settings,
-    )
+    voter_list = _new_list(principal, campaign_id, name, provider, fields)
+    list_id = voter_list.list_id
     url = aws.client("s3").generate_presigned_url(
         "put_object",
         Params={"Bucket": config.settings().data_bucket, "Key": upload_key(campaign_id, list_id)},
@@ -143,20 +153,11 @@ def inline_upload(
         raise InvalidInput("rows", f"at most {INLINE_MAX_ROWS} rows inline; upload larger lists")
     if not raw_rows:
         raise InvalidInput("rows", "the list has no rows")
-    crm_settings = _crm_settings(campaign_id, fields)
     tally = Tally()
     for _row in checked_rows(campaign_id, "check", raw_rows, tally):
         pass
-    list_id = new_id()
-    voter_list = lists_dal.create_list(
-        campaign_id,
-        list_id,
-        name,
-        principal.user_id,
-        provider,
-        status="waiting_upload",
-        crm_settings=crm_settings,
-    )
+    voter_list = _new_list(principal, campaign_id, name, provider, fields)
+    list_id = voter_list.list_id
     aws.client("s3").put_object(
         Bucket=config.settings().data_bucket,
         Key=upload_key(campaign_id, list_id),

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.crm import CredentialsRejected, PermanentCrmError
 from chalicelib.domain import Report
-from chalicelib.logic.providers import Lookups, Mapped, Skip, text_credentials
+from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip
 
 TOKEN = "toy-token-0123456789"
 RECEIVED: list[dict[str, Any]] = []  # what reached the toy CRM, in order
@@ -46,21 +46,10 @@ class ToyClient:
         pass
 
 
-class Toy:
+class Toy(ProviderBase):
     name = "toy"
     credential_fields = ("token",)
-    numeric_ids = False
-    options: dict[str, str] = {}
     batch_size = 2
-
-    def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return text_credentials(body, self.credential_fields)
-
-    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def list_settings(self, fields: Mapping[str, Any], configured: Any) -> dict[str, Any]:
-        return {}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> ToyClient:
         return ToyClient(credentials, **options)

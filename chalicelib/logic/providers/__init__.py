@@ -120,6 +120,28 @@ def register(name: str, module: str) -> Callable[[], None]:
     return unregister
 
 
+class ProviderBase:
+    """What most providers share: text credentials, opaque ids, no mapping options, one
+    report a send, nothing of the credentials or of a list to keep."""
+
+    name: str
+    credential_fields: tuple[str, ...]
+    numeric_ids = False
+    options: dict[str, str] = {}
+    batch_size = 1
+
+    def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return text_credentials(body, self.credential_fields)
+
+    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def list_settings(
+        self, fields: Mapping[str, Any], configured: Integration | None
+    ) -> dict[str, Any]:
+        return {}
+
+
 def mapped(report: Report, provider: str, instructions: Mapping[str, Any]) -> Mapped:
     """The report through its action's mapping for `provider`; Skip when nothing is to be
     written (no external id, an id from another CRM's list, no mapping)."""

@@ -8,8 +8,8 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.crm import PermanentCrmError
-from chalicelib.domain import Integration, Report
-from chalicelib.logic.providers import Lookups, Mapped, Skip, text_credentials
+from chalicelib.domain import Report
+from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip
 
 MAX_FLAGS = 200  # flags one POST /flags carries (`crm.pdi.FLAG_BATCH`)
 
@@ -73,23 +73,11 @@ def _send(client: Any, items: list[tuple[Report, Any]]) -> list[Exception | None
     return outcomes
 
 
-class Pdi:
+class Pdi(ProviderBase):
     name = "pdi"
     credential_fields = ("username", "password", "api_token")
-    numeric_ids = False
     options = {"acquisition_type_id": "acquisition_types"}
     batch_size = 1000  # reports a send takes (in arrays of at most MAX_FLAGS flags)
-
-    def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return text_credentials(body, self.credential_fields)
-
-    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def list_settings(
-        self, fields: Mapping[str, Any], configured: Integration | None
-    ) -> dict[str, Any]:
-        return {}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> Any:
         from chalicelib.crm.pdi import PdiClient

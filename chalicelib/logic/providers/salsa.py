@@ -8,8 +8,8 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.crm import PermanentCrmError, PersonNotFound
-from chalicelib.domain import Integration, Report
-from chalicelib.logic.providers import Lookups, Mapped, Skip, each, text_credentials
+from chalicelib.domain import Report
+from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip, each
 
 
 def _plan(report: Report, mapped: Mapped, lookups: Lookups) -> dict[str, Any]:
@@ -41,23 +41,9 @@ def _send_one(client: Any, report: Report, plan: dict[str, Any]) -> None:
         client.set_custom_fields(supporter, plan["fields"])
 
 
-class Salsa:
+class Salsa(ProviderBase):
     name = "salsa"
     credential_fields = ("api_token",)
-    numeric_ids = False
-    options: dict[str, str] = {}
-    batch_size = 1
-
-    def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return text_credentials(body, self.credential_fields)
-
-    def settings_of(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def list_settings(
-        self, fields: Mapping[str, Any], configured: Integration | None
-    ) -> dict[str, Any]:
-        return {}
 
     def client(self, credentials: Mapping[str, Any], **options: Any) -> Any:
         from chalicelib.crm.salsa import SalsaClient

@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.config import settings
 from chalicelib.domain import Integration, Report
 from chalicelib.errors import InvalidInput
-from chalicelib.logic.providers import Lookups, Mapped, Skip, each, text_credentials
+from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip, each, text_credentials
 
 # the channels of VAN's contact types (`channelTypeName` in its catalog) whose canvass
 # context carries the number used: Phone (1 Phone, 19 Auto Dial, 67 Phone Bank, ...) and
@@ -71,12 +71,11 @@ def _send_one(client: Any, report: Report, plan: dict[str, Any]) -> None:
     client.post_canvass_response(report.external_id, **plan)
 
 
-class Van:
+class Van(ProviderBase):
     name = "van"
     credential_fields = ("application_name", "db_mode", "api_key")
     numeric_ids = True
     options = {"contact_type_id": "contact_types"}
-    batch_size = 1
 
     def parse_credentials(self, body: Mapping[str, Any]) -> dict[str, Any]:
         db_mode = body.get("db_mode")
