@@ -21,7 +21,7 @@ run: $(VENV)/.installed ## start the API, emulator, stream poller and scheduler,
 	$(BIN)/python -m devstack
 
 test: setup lint typecheck ## lint, type-check and run every tier of tests (in parallel)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(DDB_LOCAL_STAMP) $(CHECKOV_STAMP)
 
