@@ -191,9 +191,11 @@ def build_world(fake: Any) -> World:
     from chalicelib.dal import lists as lists_dal
     from chalicelib.dal import users as users_dal
     from chalicelib.dal.common import new_id, now_iso
-    from chalicelib.domain import Report, Role
+    from chalicelib.domain.campaigns import Role
+    from chalicelib.domain.reports import Report
     from chalicelib.logic import actions, campaigns, integrations
     from chalicelib.logic.access import Principal
+    from chalicelib.logic.inputs import ActionIn, InstructionsIn
     from chalicelib.logic.lists import list_row_id, row_id_of
 
     admin = users_dal.create_user(new_id(), "admin@bench.example", "Admin", None)
@@ -204,12 +206,16 @@ def build_world(fake: Any) -> World:
     action = actions.create_action(
         principal,
         cid,
-        {
-            "type": "canvass",
-            "title": "Measure A doors",
-            "status": "live",
-            "questions": [{"text": "Measure A?", "responses": [{"text": "Yes"}, {"text": "No"}]}],
-        },
+        ActionIn.model_validate(
+            {
+                "type": "canvass",
+                "title": "Measure A doors",
+                "status": "live",
+                "questions": [
+                    {"text": "Measure A?", "responses": [{"text": "Yes"}, {"text": "No"}]}
+                ],
+            }
+        ),
     )
     question = action.questions[0]
     yes, no = (r.response_id for r in question.responses)
@@ -225,7 +231,12 @@ def build_world(fake: Any) -> World:
         },
         "activist_codes": [4482459],
     }
-    integrations.set_instructions(principal, cid, "van", {"actions": {action.action_id: mapping}})
+    integrations.set_instructions(
+        principal,
+        cid,
+        "van",
+        InstructionsIn.model_validate({"actions": {action.action_id: mapping}}),
+    )
     # the list the reports' VAN ids came from, and the database they are ids of
     lists_dal.create_list(
         cid, "BENCHLIST", "Bench", admin.user_id, "van", crm_settings={"van": {"db_mode": 1}}

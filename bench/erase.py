@@ -37,7 +37,7 @@ def build(campaign_id: str) -> int:
     from chalicelib import config
     from chalicelib.dal import batch, campaigns, lists, users
     from chalicelib.dal.models import ReportModel, SyncModel
-    from chalicelib.domain import ListRow
+    from chalicelib.domain.lists import ListRow
     from chalicelib.logic import matching
 
     admin = users.create_user("bench-admin", "admin@example.org", "Admin", None)

@@ -125,7 +125,8 @@ def build(api: Any, van: Any, n: int, drain: Callable[[], Any]) -> World:
     from chalicelib.audit.store import AuditRecord, write
     from chalicelib.dal import campaigns, integrations, reports, users
     from chalicelib.dal.common import iso, new_id, now
-    from chalicelib.domain import Report, Role
+    from chalicelib.domain.campaigns import Role
+    from chalicelib.domain.reports import Report
     from tests.helpers import admin_with_mfa, create_campaign, join, volunteer
 
     admin = admin_with_mfa(api)

@@ -1,7 +1,7 @@
 """AWS clients, created on first use and kept for the life of the process.
 
 Every client comes from one boto3 session. A session reads each service's API model
-the first time it makes a client for it, which takes about 100 ms: with one session per
+the first time it makes a client for it, which is slow (`bench/cold_start.py`): with one session per
 process that is paid once per service, not once per client (and pynamodb, left to itself,
 makes a session and a client for every model class, in every thread).
 """

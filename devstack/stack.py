@@ -167,7 +167,7 @@ class Emulator:
 
 @functools.lru_cache(maxsize=32)
 def _client(service: str, endpoint: str, region: str, key: str, secret: str) -> Any:
-    """Provisioning clients, kept per endpoint (creating one costs ~60 ms)."""
+    """Provisioning clients, kept per endpoint (each is slow to create)."""
     session = boto3.session.Session(
         aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
     )

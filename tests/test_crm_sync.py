@@ -527,13 +527,15 @@ def test_first_attempts_a_down_provider_cannot_take_are_given_back_unspent(
 
     world = van_world(api, fakes)
     reports = [world.report(x, "not_home") for x in ("1001", "1002")]
-    allows = sync.breaker_allows
-    monkeypatch.setattr(sync, "breaker_allows", lambda campaign_id, provider: 0)
+    from chalicelib.logic import breaker
+
+    allows = breaker.allows
+    monkeypatch.setattr(breaker, "allows", lambda campaign_id, provider: 0)
     stream.deliver("crm_sync_consumer")
     states = [world.state_of(r, "van") for r in reports]
     assert [(s["state"], s["attempts"]) for s in states] == [("pending", 0), ("pending", 0)]
     assert fakes["van"].canvass_responses == []
-    monkeypatch.setattr(sync, "breaker_allows", allows)  # the provider is back
+    monkeypatch.setattr(breaker, "allows", allows)  # the provider is back
     sync.run_due()
     assert {world.state_of(r, "van")["state"] for r in reports} == {"synced"}
     assert len(fakes["van"].canvass_responses) == 2
@@ -767,7 +769,7 @@ def test_a_client_is_reused_by_the_next_batches(api, fakes, stream):
 def test_a_429_waits_for_retry_after_and_more_attempts_than_other_errors():
     from chalicelib.crm import RateLimited, TransientCrmError
     from chalicelib.dal.common import now
-    from chalicelib.domain import SyncRecord
+    from chalicelib.domain.integrations import SyncRecord
     from chalicelib.logic import sync
 
     def attempt(attempts: int) -> Any:
@@ -862,11 +864,11 @@ def test_a_crm_that_is_down_pauses_its_sync_without_spending_attempts(
 
     from chalicelib import config
     from chalicelib.crm.retries import RetryPolicy
-    from chalicelib.logic import sync
+    from chalicelib.logic import breaker, sync
 
     monkeypatch.setattr(sync, "BACKOFF_BASE", 0)
-    monkeypatch.setattr(sync, "BREAKER_THRESHOLD", 3)
-    monkeypatch.setattr(sync, "BREAKER_COOLDOWN", 1.0)
+    monkeypatch.setattr(breaker, "THRESHOLD", 3)
+    monkeypatch.setattr(breaker, "COOLDOWN", 1.0)
     monkeypatch.setattr(sync, "CLIENT_TTL", 0.0)  # each attempt asks where VAN is now
     monkeypatch.setattr(
         "chalicelib.crm.http.RetryPolicy",

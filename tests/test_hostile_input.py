@@ -72,7 +72,7 @@ def test_oversized_settings_are_refused_and_change_nothing(api, stream, size, fi
 
 
 def test_an_oversized_action_is_refused_and_the_largest_allowed_one_is_stored(api):
-    from chalicelib.api.schemas import MAX_ACTION_TEXT_BYTES
+    from chalicelib.logic.inputs import MAX_ACTION_TEXT_BYTES
 
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)

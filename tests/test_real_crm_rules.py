@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.crm import OutcomeUnknown, PermanentCrmError
-from chalicelib.domain import Report
+from chalicelib.domain.reports import Report
 from tests.fakes.crm import PDI_ACQUISITIONS, PDI_FLAGS
 from tests.test_crm_sync import World
 

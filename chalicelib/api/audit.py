@@ -7,14 +7,10 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib.api.http import page_body, page_params, query_param, route
-from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
     from chalicelib.audit.store import AuditRecord
-    from chalicelib.logic import audit
     from chalicelib.logic.principal import Principal
-else:
-    audit = lazy("chalicelib.logic.audit")
 
 bp = Blueprint(__name__)
 
@@ -33,6 +29,8 @@ def audit_body(entry: AuditRecord) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/audit", methods=["GET"], paged=True, response="Page[AuditEntry]")
 def campaign_audit(principal: Principal, cid: str) -> dict[str, Any]:
+    from chalicelib.logic import audit
+
     request = bp.current_request
     limit, cursor = page_params(request)
     page = audit.campaign_audit(

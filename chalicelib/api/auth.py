@@ -1,8 +1,4 @@
-"""/auth/* and /me/mfa/*: sign-up, sign-in with TOTP, refresh, logout, enrolment.
-
-Request schemas are imported inside the views that parse a body: pydantic costs
-~70 ms of cold start, which no other request should pay.
-"""
+"""/auth/* and /me/mfa/*: sign-up, sign-in with TOTP, refresh, logout, enrolment."""
 
 from __future__ import annotations
 
@@ -12,16 +8,11 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, parse, route, source_ip
 from chalicelib.errors import InvalidInput
-from chalicelib.lazy import lazy
 from chalicelib.logic.normalize import phone_e164
 
 if TYPE_CHECKING:
     from chalicelib.auth.cognito import Tokens
-    from chalicelib.logic import account, auth_flows
     from chalicelib.logic.principal import Principal
-else:
-    auth_flows = lazy("chalicelib.logic.auth_flows")
-    account = lazy("chalicelib.logic.account")
 
 bp = Blueprint(__name__)
 
@@ -45,9 +36,9 @@ def _tokens(tokens: Tokens) -> dict[str, Any]:
     response="UserId",
 )
 def signup() -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import auth_flows, inputs
 
-    body = parse(schemas.SignupIn, json_body(bp.current_request))
+    body = parse(inputs.SignupIn, json_body(bp.current_request))
     phone = None
     if body.phone:
         try:
@@ -62,9 +53,9 @@ def signup() -> Response:
 
 @route(bp, "/auth/login", methods=["POST"], public=True, body="LoginIn", response="Tokens")
 def login() -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import auth_flows, inputs
 
-    body = parse(schemas.LoginIn, json_body(bp.current_request))
+    body = parse(inputs.LoginIn, json_body(bp.current_request))
     request = bp.current_request
     result = auth_flows.login(
         body.email, body.password, source_ip(request), request.headers.get("user-agent")
@@ -76,9 +67,9 @@ def login() -> dict[str, Any]:
 
 @route(bp, "/auth/mfa", methods=["POST"], public=True, body="MfaIn", response="Tokens")
 def mfa() -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import auth_flows, inputs
 
-    body = parse(schemas.MfaIn, json_body(bp.current_request))
+    body = parse(inputs.MfaIn, json_body(bp.current_request))
     request = bp.current_request
     return _tokens(
         auth_flows.complete_mfa(
@@ -93,34 +84,40 @@ def mfa() -> dict[str, Any]:
 
 @route(bp, "/auth/refresh", methods=["POST"], public=True, body="RefreshIn", response="Tokens")
 def refresh() -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import auth_flows, inputs
 
-    body = parse(schemas.RefreshIn, json_body(bp.current_request))
+    body = parse(inputs.RefreshIn, json_body(bp.current_request))
     return _tokens(auth_flows.refresh(body.refresh_token, source_ip(bp.current_request)))
 
 
 @route(bp, "/auth/logout", methods=["POST"], status=204)
 def logout(principal: Principal) -> Response:
+    from chalicelib.logic import auth_flows
+
     auth_flows.logout(principal)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/mfa/totp", methods=["POST"], status=201, response="TotpStart")
 def start_totp(principal: Principal) -> Response:
+    from chalicelib.logic import auth_flows
+
     secret, uri = auth_flows.start_totp_enrolment(principal)
     return Response(body={"secret": secret, "otpauth_uri": uri}, status_code=201)
 
 
 @route(bp, "/me/mfa/recovery-codes", methods=["POST"], status=201, response="RecoveryCodes")
 def new_recovery_codes(principal: Principal) -> Response:
+    from chalicelib.logic import auth_flows
+
     return Response(body={"codes": auth_flows.new_recovery_codes(principal)}, status_code=201)
 
 
 @route(bp, "/me/mfa/totp/verify", methods=["POST"], body="CodeIn", response="MfaEnabled")
 def verify_totp(principal: Principal) -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import auth_flows, inputs
 
-    body = parse(schemas.CodeIn, json_body(bp.current_request))
+    body = parse(inputs.CodeIn, json_body(bp.current_request))
     auth_flows.verify_totp_enrolment(principal, body.code)
     return {"mfa_enabled": True}
 
@@ -130,9 +127,9 @@ def verify_totp(principal: Principal) -> dict[str, Any]:
 
 @route(bp, "/auth/confirm", methods=["POST"], public=True, body="ConfirmIn", status=204)
 def confirm_signup() -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.ConfirmIn, json_body(bp.current_request))
+    body = parse(inputs.ConfirmIn, json_body(bp.current_request))
     account.confirm_signup(body.email, body.code, source_ip(bp.current_request))
     return Response(body="", status_code=204)
 
@@ -147,9 +144,9 @@ def confirm_signup() -> Response:
     response="Status",
 )
 def resend_confirmation() -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.ForgotIn, json_body(bp.current_request))
+    body = parse(inputs.ForgotIn, json_body(bp.current_request))
     account.resend_confirmation(body.email, source_ip(bp.current_request))
     return Response(body={"status": "sent if the account needs it"}, status_code=202)
 
@@ -164,33 +161,35 @@ def resend_confirmation() -> Response:
     response="Status",
 )
 def forgot_password() -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.ForgotIn, json_body(bp.current_request))
+    body = parse(inputs.ForgotIn, json_body(bp.current_request))
     account.forgot_password(body.email, source_ip(bp.current_request))
     return Response(body={"status": "sent if the account exists"}, status_code=202)
 
 
 @route(bp, "/auth/password/reset", methods=["POST"], public=True, body="ResetIn", status=204)
 def reset_password() -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.ResetIn, json_body(bp.current_request))
+    body = parse(inputs.ResetIn, json_body(bp.current_request))
     account.reset_password(body.email, body.code, body.password, source_ip(bp.current_request))
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/password", methods=["POST"], body="PasswordChangeIn", status=204)
 def change_password(principal: Principal) -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.PasswordChangeIn, json_body(bp.current_request))
+    body = parse(inputs.PasswordChangeIn, json_body(bp.current_request))
     account.change_password(principal, body.current_password, body.new_password)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/sessions", methods=["GET"], response="Page[Session]")
 def list_sessions(principal: Principal) -> dict[str, Any]:
+    from chalicelib.logic import account
+
     found = account.list_sessions(principal)
     return {
         "items": [
@@ -211,20 +210,24 @@ def list_sessions(principal: Principal) -> dict[str, Any]:
 
 @route(bp, "/me/sessions/{session_id}", methods=["DELETE"], status=204)
 def end_session(principal: Principal, session_id: str) -> Response:
+    from chalicelib.logic import account
+
     account.end_session(principal, session_id)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/sessions", methods=["DELETE"], status=204)
 def end_other_sessions(principal: Principal) -> Response:
+    from chalicelib.logic import account
+
     account.end_other_sessions(principal)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me", methods=["DELETE"], body="PasswordIn", status=204)
 def delete_account(principal: Principal) -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import account, inputs
 
-    body = parse(schemas.PasswordIn, json_body(bp.current_request))
+    body = parse(inputs.PasswordIn, json_body(bp.current_request))
     account.delete_account(principal, body.password)
     return Response(body="", status_code=204)

@@ -18,14 +18,10 @@ from chalice import Blueprint, ChaliceViewError, Response
 from chalice.app import Request
 
 from chalicelib import errors
-from chalicelib.lazy import lazy
 from chalicelib.observability import count, log_auth, log_request, logger
 
 if TYPE_CHECKING:
-    from chalicelib.logic import principal as principals
     from chalicelib.logic.principal import Principal
-else:
-    principals = lazy("chalicelib.logic.principal")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,6 +121,8 @@ def principal(request: Request) -> Principal:
     keys (JWKS) and its server-side session, so a logout or a revoked session takes effect
     on the next request. 401 for a missing or bad token or an ended session; 503 when the
     check cannot be made now (not the caller's fault)."""
+    from chalicelib.logic import principal as principals
+
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     try:
         if scheme.lower() != "bearer" or not token.strip():
@@ -152,7 +150,7 @@ class RouteDoc:
     view: Callable[..., Any]
     public: bool
     idempotent: bool
-    body: str | None  # the request schema's name in `chalicelib.api.schemas`
+    body: str | None  # the request schema's name in `chalicelib.logic.inputs`
     status: int  # the answer when all goes well
     paged: bool  # takes ?limit= and ?cursor=
     response: str | None  # its model in `chalicelib.api.responses`; "Page[X]" for a page
@@ -177,7 +175,7 @@ def route(
     """Register a view: errors translated, and (unless public) for signed-in callers only,
     with the checked `Principal` passed as its first argument. An `idempotent` view
     honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`). `body`
-    (a schema of `chalicelib.api.schemas`, by name), `status`, `paged` and `response`
+    (a schema of `chalicelib.logic.inputs`, by name), `status`, `paged` and `response`
     (a model of `chalicelib.api.responses`, by name) describe the route for the OpenAPI
     document; they change nothing it does."""
 
@@ -352,9 +350,9 @@ def parse(schema: type[S], data: Any) -> S:
         return schema.model_validate(data)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(
-            f"[{part}]" if isinstance(part, int) else str(part) for part in first["loc"]
-        ).replace(".[", "[")
+        where = [part for part in first["loc"] if part != "[key]"]  # a bad key: the key's path
+        field = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in where)
+        field = field.replace(".[", "[")
         raise errors.InvalidInput(field or "body", first["msg"].lower()) from None
 
 

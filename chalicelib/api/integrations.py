@@ -10,16 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import json_body, page_body, page_params, query_param, route
-from chalicelib.lazy import lazy
+from chalicelib.api.http import json_body, page_body, page_params, parse, query_param, route
 
 if TYPE_CHECKING:
-    from chalicelib.domain import Integration, SyncRecord
-    from chalicelib.logic import integrations, sync
+    from chalicelib.domain.integrations import Integration, SyncRecord
     from chalicelib.logic.principal import Principal
-else:
-    integrations = lazy("chalicelib.logic.integrations")
-    sync = lazy("chalicelib.logic.sync")
 
 bp = Blueprint(__name__)
 
@@ -58,24 +53,32 @@ def sync_body(record: SyncRecord) -> dict[str, Any]:
     response="Integration",
 )
 def configure(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
+    from chalicelib.logic import integrations
+
     body = json_body(bp.current_request)
     return integration_body(integrations.configure(principal, cid, provider, body))
 
 
 @route(bp, "/campaigns/{cid}/integrations", methods=["GET"], response="Page[Integration]")
 def list_integrations(principal: Principal, cid: str) -> dict[str, Any]:
+    from chalicelib.logic import integrations
+
     found = integrations.list_integrations(principal, cid)
     return page_body([integration_body(i) for i in found], None)
 
 
 @route(bp, "/campaigns/{cid}/integrations/{provider}", methods=["DELETE"], status=204)
 def remove(principal: Principal, cid: str, provider: str) -> Response:
+    from chalicelib.logic import integrations
+
     integrations.remove(principal, cid, provider)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/campaigns/{cid}/integrations/{provider}/catalog", methods=["GET"], response="Catalog")
 def catalog(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
+    from chalicelib.logic import integrations
+
     return integrations.catalog(principal, cid, provider)
 
 
@@ -83,19 +86,23 @@ def catalog(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
     bp,
     "/campaigns/{cid}/integrations/{provider}/instructions",
     methods=["PUT"],
-    body="object",
+    body="InstructionsIn",
     response="Integration",
 )
 def set_instructions(principal: Principal, cid: str, provider: str) -> dict[str, Any]:
-    body = json_body(bp.current_request)
+    from chalicelib.logic import inputs, integrations
+
+    body = parse(inputs.InstructionsIn, json_body(bp.current_request))
     return integration_body(integrations.set_instructions(principal, cid, provider, body))
 
 
 @route(bp, "/campaigns/{cid}/sync", methods=["GET"], paged=True, response="Page[SyncRecord]")
 def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
+    from chalicelib.logic import sync_records
+
     request = bp.current_request
     limit, cursor = page_params(request)
-    page = sync.list_records(
+    page = sync_records.list_records(
         principal, cid, state=query_param(request, "state"), limit=limit, cursor=cursor
     )
     return page_body([sync_body(r) for r in page.items], page.next_cursor)
@@ -110,5 +117,7 @@ def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
 )
 def retry(principal: Principal, cid: str, provider: str) -> Response:
     """Accepted: the failed records go back to pending in the background, within moments."""
-    sync.retry_failed(principal, cid, provider)
+    from chalicelib.logic import sync_records
+
+    sync_records.retry_failed(principal, cid, provider)
     return Response(body={"provider": provider, "accepted": True}, status_code=202)

@@ -1,8 +1,4 @@
-"""/campaigns/{cid}/lists: voter lists, as JSON rows or CSV with a header row.
-
-Request schemas are imported inside the views that parse a body: pydantic costs
-~70 ms of cold start, which no other request should pay.
-"""
+"""/campaigns/{cid}/lists: voter lists, as JSON rows or CSV with a header row."""
 
 from __future__ import annotations
 
@@ -12,15 +8,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, query_param, route
 from chalicelib.errors import InvalidInput
-from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
-    from chalicelib.domain import VoterList
-    from chalicelib.logic import imports, lists
+    from chalicelib.domain.lists import VoterList
     from chalicelib.logic.principal import Principal
-else:
-    imports = lazy("chalicelib.logic.imports")
-    lists = lazy("chalicelib.logic.lists")
 
 bp = Blueprint(__name__)
 
@@ -64,9 +55,9 @@ MAX_LIST_BYTES = 5 * 1024 * 1024
     response="ListUpload",
 )
 def start_upload(principal: Principal, cid: str) -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import imports, inputs
 
-    body = parse(schemas.UploadIn, json_body(bp.current_request))
+    body = parse(inputs.UploadIn, json_body(bp.current_request))
     upload = imports.start_upload(
         principal, cid, body.name, body.provider, {"van_db_mode": body.van_db_mode}
     )
@@ -92,7 +83,7 @@ def start_upload(principal: Principal, cid: str) -> Response:
 )
 def upload_list(principal: Principal, cid: str) -> Response:
     """A small list inline: checked at once, imported by the same pipeline as uploads."""
-    from chalicelib.api import schemas
+    from chalicelib.logic import imports, inputs, lists
 
     request = bp.current_request
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -110,7 +101,7 @@ def upload_list(principal: Principal, cid: str) -> Response:
         _count, rows = lists.csv_rows(raw.encode() if isinstance(raw, str) else raw)
         result = imports.inline_upload(principal, cid, name, list(rows), provider, fields)
     else:
-        body = parse(schemas.ListIn, json_body(request, max_bytes=MAX_LIST_BYTES))
+        body = parse(inputs.ListIn, json_body(request, max_bytes=MAX_LIST_BYTES))
         result = imports.inline_upload(
             principal, cid, body.name, body.rows, body.provider, {"van_db_mode": body.van_db_mode}
         )
@@ -131,6 +122,8 @@ def upload_list(principal: Principal, cid: str) -> Response:
 
 @route(bp, "/campaigns/{cid}/lists", methods=["GET"], paged=True, response="Page[VoterList]")
 def list_lists(principal: Principal, cid: str) -> dict[str, Any]:
+    from chalicelib.logic import lists
+
     limit, cursor = page_params(bp.current_request)
     page = lists.list_lists(principal, cid, limit=limit, cursor=cursor)
     return page_body([_list(v) for v in page.items], page.next_cursor)
@@ -138,11 +131,15 @@ def list_lists(principal: Principal, cid: str) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/lists/{lid}", methods=["GET"], response="VoterList")
 def get_list(principal: Principal, cid: str, lid: str) -> dict[str, Any]:
+    from chalicelib.logic import lists
+
     voter_list, errors = lists.get_list(principal, cid, lid)
     return _list(voter_list, errors)
 
 
 @route(bp, "/campaigns/{cid}/lists/{lid}", methods=["DELETE"], status=204)
 def delete_list(principal: Principal, cid: str, lid: str) -> Response:
+    from chalicelib.logic import imports
+
     imports.delete_list(principal, cid, lid)
     return Response(body="", status_code=204)

@@ -1,8 +1,4 @@
-"""/me: the caller's own profile, contacts and reports.
-
-Request schemas are imported inside the views that parse a body: pydantic costs
-~70 ms of cold start, which no other request should pay.
-"""
+"""/me: the caller's own profile, contacts and reports."""
 
 from __future__ import annotations
 
@@ -12,22 +8,18 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
 from chalicelib.api.reports import filed_body
-from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
-    from chalicelib.domain import Contact
-    from chalicelib.logic import contacts, me, reports
+    from chalicelib.domain.contacts import Contact
     from chalicelib.logic.principal import Principal
-else:
-    contacts = lazy("chalicelib.logic.contacts")
-    me = lazy("chalicelib.logic.me")
-    reports = lazy("chalicelib.logic.reports")
 
 bp = Blueprint(__name__)
 
 
 @route(bp, "/me", methods=["GET"], response="Me")
 def get_me(principal: Principal) -> dict[str, Any]:
+    from chalicelib.logic import me
+
     found = me.get_me(principal)
     user = found.user
     return {
@@ -60,9 +52,9 @@ MAX_CONTACTS_BYTES = 4 * 1024 * 1024
 
 @route(bp, "/me/contacts", methods=["PUT"], body="ContactsIn", response="ContactsSynced")
 def sync_contacts(principal: Principal) -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import contacts, inputs
 
-    body = parse(schemas.ContactsIn, json_body(bp.current_request, max_bytes=MAX_CONTACTS_BYTES))
+    body = parse(inputs.ContactsIn, json_body(bp.current_request, max_bytes=MAX_CONTACTS_BYTES))
     result = contacts.sync_contacts(principal, body.contacts)
     return {
         "received": result.received,
@@ -75,6 +67,8 @@ def sync_contacts(principal: Principal) -> dict[str, Any]:
 
 @route(bp, "/me/contacts", methods=["GET"], paged=True, response="Page[Contact]")
 def list_contacts(principal: Principal) -> dict[str, Any]:
+    from chalicelib.logic import contacts
+
     limit, cursor = page_params(bp.current_request)
     page = contacts.list_contacts(principal, limit=limit, cursor=cursor)
     return page_body([_contact(c) for c in page.items], page.next_cursor)
@@ -82,18 +76,24 @@ def list_contacts(principal: Principal) -> dict[str, Any]:
 
 @route(bp, "/me/contacts", methods=["DELETE"], status=204)
 def delete_contacts(principal: Principal) -> Response:
+    from chalicelib.logic import contacts
+
     contacts.delete_all_contacts(principal)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/contacts/{contact_id}", methods=["DELETE"], status=204)
 def delete_contact(principal: Principal, contact_id: str) -> Response:
+    from chalicelib.logic import contacts
+
     contacts.delete_contact(principal, contact_id)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/me/reports", methods=["GET"], paged=True, response="Page[FiledReport]")
 def my_reports(principal: Principal) -> dict[str, Any]:
+    from chalicelib.logic import reports
+
     limit, cursor = page_params(bp.current_request)
     page = reports.my_reports(principal, limit=limit, cursor=cursor)
     return page_body([filed_body(r) for r in page.items], page.next_cursor)

@@ -2,7 +2,7 @@
 
 Each route registers what the document needs when it is declared (`api.http.route`:
 its request schema by name, its success status, whether it pages); the request schemas
-are the pydantic models of `api/schemas.py`; every error has one shape. The document is
+are the pydantic models of `logic/inputs.py`; every error has one shape. The document is
 committed as `openapi.json` beside this module, which `GET /openapi.json` serves (no
 pydantic at run time); a test keeps the file in step with the code, so a change to the
 contract shows in review:
@@ -61,11 +61,11 @@ def _summary(view: Any) -> str:
 
 
 def _schemas(names: set[str]) -> dict[str, Any]:
-    from chalicelib.api import schemas
+    from chalicelib.logic import inputs
 
     components: dict[str, Any] = {"Error": ERROR}
     for name in sorted(names):
-        model = getattr(schemas, name)
+        model = getattr(inputs, name)
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for key, definition in schema.pop("$defs", {}).items():
             components[key] = definition

@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_body, page_body, page_params, parse, route
-from chalicelib.lazy import lazy
 
 if TYPE_CHECKING:
-    from chalicelib.domain import Deletion, StaffGrant
-    from chalicelib.logic import deletion, staff
+    from chalicelib.domain.privacy import Deletion, StaffGrant
     from chalicelib.logic.principal import Principal
-else:
-    deletion = lazy("chalicelib.logic.deletion")
-    staff = lazy("chalicelib.logic.staff")
 
 bp = Blueprint(__name__)
 
@@ -60,6 +55,7 @@ def deletion_body(found: Deletion | None) -> dict[str, Any]:
 )
 def list_staff_access(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.dal.common import now_iso
+    from chalicelib.logic import staff
 
     limit, cursor = page_params(bp.current_request)
     page = staff.list_grants(principal, cid, limit=limit, cursor=cursor)
@@ -69,6 +65,8 @@ def list_staff_access(principal: Principal, cid: str) -> dict[str, Any]:
 
 @route(bp, "/campaigns/{cid}/staff-access/{grant_id}", methods=["DELETE"], status=204)
 def end_staff_access(principal: Principal, cid: str, grant_id: str) -> Response:
+    from chalicelib.logic import staff
+
     staff.end_grant(principal, cid, grant_id)
     return Response(body="", status_code=204)
 
@@ -82,19 +80,23 @@ def end_staff_access(principal: Principal, cid: str, grant_id: str) -> Response:
     response="DeletionState",
 )
 def request_deletion(principal: Principal, cid: str) -> Response:
-    from chalicelib.api import schemas
+    from chalicelib.logic import deletion, inputs
 
-    body = parse(schemas.DeletionIn, json_body(bp.current_request))
+    body = parse(inputs.DeletionIn, json_body(bp.current_request))
     scheduled = deletion.request(principal, cid, body.confirm_name)
     return Response(body=deletion_body(scheduled), status_code=202)
 
 
 @route(bp, "/campaigns/{cid}/deletion", methods=["GET"], response="DeletionState")
 def deletion_state(principal: Principal, cid: str) -> dict[str, Any]:
+    from chalicelib.logic import deletion
+
     return deletion_body(deletion.state(principal, cid))
 
 
 @route(bp, "/campaigns/{cid}/deletion", methods=["DELETE"], status=204)
 def cancel_deletion(principal: Principal, cid: str) -> Response:
+    from chalicelib.logic import deletion
+
     deletion.cancel(principal, cid)
     return Response(body="", status_code=204)

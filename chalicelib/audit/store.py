@@ -13,7 +13,7 @@ from chalicelib import config
 from chalicelib.audit.models import RETENTION_DAYS, AuditModel
 from chalicelib.dal import batch
 from chalicelib.dal.common import iso, now, paged_query
-from chalicelib.domain import Page
+from chalicelib.domain.paging import Page
 
 ANONYMOUS_SCOPE = "AUTH#anonymous"
 OPERATOR_SCOPE = "OPERATOR"  # operators' commands (tools/): grants, erasures, incidents

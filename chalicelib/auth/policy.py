@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.domain import Role
+from chalicelib.domain.campaigns import Role
 
 STAFF_TRAINING_VALID_FOR = timedelta(days=365)
 

@@ -1,9 +1,10 @@
 """CRM clients: NGP VAN, PDI and Salsa Engage.
 
 A package of its own: it imports nothing from `chalicelib.api`, `chalicelib.logic` or
-`chalicelib.dal`. This `__init__` is light (no `requests`); the client modules import `requests`
-(~100 ms of cold start), so import them only where a CRM is actually used (each provider of
-`chalicelib.logic.providers` makes its client on first use).
+`chalicelib.dal`. This `__init__` is light (no `requests`); the client modules import
+`requests` (a cost at cold start that `bench/cold_start.py` measures), so import them only
+where a CRM is actually used (each provider of `chalicelib.logic.providers` makes its client
+on first use).
 
 Every client has the same core surface (`CrmClient`): `check_credentials()`, `catalog()`,
 `person_exists(external_id)`, `close()`; the write-back methods are provider specific:

@@ -9,7 +9,8 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.dal.common import ItemKey, now_iso, paged_query
 from chalicelib.dal.models import ActionModel
-from chalicelib.domain import Action, Page, Question, Response
+from chalicelib.domain.actions import Action, Question, Response
+from chalicelib.domain.paging import Page
 from chalicelib.errors import Conflict, NotFound
 
 _NO_ACTION = "no such action"

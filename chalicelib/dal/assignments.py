@@ -24,7 +24,8 @@ from chalicelib.dal.models import (
     AssignPoolModel,
     ListRowModel,
 )
-from chalicelib.domain import ListRow, Page
+from chalicelib.domain.lists import ListRow
+from chalicelib.domain.paging import Page
 
 ROUND = 40  # rows a transaction assigns (each is one item; pool rows two): under 100 items
 

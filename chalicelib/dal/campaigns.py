@@ -9,7 +9,9 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, U
 from chalicelib.dal.common import ItemKey, get_together, now_iso, paged_query
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import CampaignModel, JoinCodeModel, MemberModel, RemovedMemberModel
-from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role, User
+from chalicelib.domain.campaigns import Campaign, JoinCode, Membership, Role
+from chalicelib.domain.paging import Page
+from chalicelib.domain.people import User
 from chalicelib.errors import Conflict, Forbidden, NotFound
 
 _LAST_ADMIN = "a campaign always keeps at least one admin"

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.domain import Page
+from chalicelib.domain.paging import Page
 from chalicelib.errors import InvalidInput
 
 T = TypeVar("T")

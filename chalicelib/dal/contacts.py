@@ -14,7 +14,8 @@ from chalicelib.dal import batch
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.db import failed_conditions, transaction
 from chalicelib.dal.models import ContactModel, KeyModel, UserModel
-from chalicelib.domain import Contact, Page
+from chalicelib.domain.contacts import Contact
+from chalicelib.domain.paging import Page
 from chalicelib.errors import NotFound
 
 

@@ -30,7 +30,8 @@ from chalicelib.dal.models import (
     ListModel,
     ListRowModel,
 )
-from chalicelib.domain import Deletion, ListRow
+from chalicelib.domain.lists import ListRow
+from chalicelib.domain.privacy import Deletion
 from chalicelib.errors import Conflict, NotFound
 
 DUE_INDEX = "DELETIONS"

@@ -13,7 +13,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.dal.common import id_floor, iso, new_id, now, paged_query
 from chalicelib.dal.models import GrantModel
-from chalicelib.domain import Page, StaffGrant
+from chalicelib.domain.paging import Page
+from chalicelib.domain.privacy import StaffGrant
 from chalicelib.errors import NotFound
 
 LONGEST = timedelta(hours=72)

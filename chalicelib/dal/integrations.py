@@ -18,7 +18,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.dal.common import iso, now, now_iso, paged_query
 from chalicelib.dal.models import IntegrationModel, SyncModel
-from chalicelib.domain import Integration, Page, SyncRecord
+from chalicelib.domain.integrations import Integration, SyncRecord
+from chalicelib.domain.paging import Page
 from chalicelib.errors import NotFound
 
 DUE = "SYNCDUE"

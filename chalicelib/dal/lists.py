@@ -12,7 +12,8 @@ from chalicelib import config
 from chalicelib.dal import batch
 from chalicelib.dal.common import ItemKey, now_iso, paged_query
 from chalicelib.dal.models import ListErrorModel, ListKeyModel, ListModel, ListRowModel
-from chalicelib.domain import ListRow, Page, VoterList
+from chalicelib.domain.lists import ListRow, VoterList
+from chalicelib.domain.paging import Page
 from chalicelib.errors import NotFound
 
 

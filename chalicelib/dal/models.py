@@ -112,7 +112,7 @@ def with_shared_client(connection: Connection) -> Connection:
     """`connection`, sending through the process's one DynamoDB client (`aws.dynamodb()`).
 
     pynamodb gives every connection a botocore session and client of its own, one per model
-    class and thread, about 100 ms each to make; it has no setting to share them
+    class and thread, each slow to make; it has no setting to share them
     (pynamodb/PynamoDB#1245), so the client it would make lazily is set beforehand.
     """
     client = aws.dynamodb()
@@ -553,6 +553,26 @@ class OpsModel(SharedClientModel):
     value = NumberAttribute(default=0)
     data = JSONAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
+
+
+class KeyedRequestModel(SharedClientModel):
+    """Ops table: what an idempotency key recorded (`IDEMP#<user>#<key hash>`, `REQUEST`).
+
+    `state` is `serving` from the claim until the answer is kept, then `answered`. A claim
+    still `serving` at `lapses_at` was never answered (its process died) and may be claimed
+    again; any record may be claimed again after `expires_at` (also the item's TTL)."""
+
+    Meta = OpsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    fingerprint = UnicodeAttribute()  # a digest of the method, path and body
+    state = UnicodeAttribute()  # serving | answered
+    lapses_at = NumberAttribute(null=True)  # while serving
+    status = NumberAttribute(null=True)  # once answered
+    body = JSONAttribute(null=True)  # once answered
+    expires_at = NumberAttribute()
     campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
 
 

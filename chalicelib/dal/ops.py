@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.dal.models import OpsModel
+from chalicelib.dal.models import KeyedRequestModel, OpsModel
 
 
 def claim_totp_step(user_id: str, step: int) -> bool:
@@ -230,8 +230,8 @@ class KeyedRequest:
     body: Any
 
 
-def _keyed(scope: str) -> OpsModel:
-    return OpsModel(f"IDEMP#{scope}", "REQUEST")
+def _keyed(scope: str) -> KeyedRequestModel:
+    return KeyedRequestModel(f"IDEMP#{scope}", "REQUEST")
 
 
 def claim_key(
@@ -251,22 +251,23 @@ def claim_key(
     """
     now = int(time.time())
     item = _keyed(scope)
-    item.data = {"fingerprint": fingerprint}
-    item.value = lapses_at  # while it is in progress; 0 once answered
+    item.fingerprint = fingerprint
+    item.state = "serving"
+    item.lapses_at = lapses_at
     item.expires_at = expires_at
     item.campaign_id = campaign_id  # the answer may hold its data: its erasure finds it
     try:
         item.save(
-            condition=OpsModel.pk.does_not_exist()
-            | (OpsModel.expires_at < now)
-            | ((OpsModel.value > 0) & (OpsModel.value < now))
+            condition=KeyedRequestModel.pk.does_not_exist()
+            | (KeyedRequestModel.expires_at < now)
+            | ((KeyedRequestModel.state == "serving") & (KeyedRequestModel.lapses_at < now))
         )
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         try:
-            found = OpsModel.get(item.pk, item.sk, consistent_read=True)
-        except OpsModel.DoesNotExist:  # released between the write and the read
+            found = KeyedRequestModel.get(item.pk, item.sk, consistent_read=True)
+        except KeyedRequestModel.DoesNotExist:  # released between the write and the read
             return claim_key(
                 scope,
                 fingerprint,
@@ -274,18 +275,20 @@ def claim_key(
                 lapses_at=lapses_at,
                 campaign_id=campaign_id,
             )
-        data = found.data or {}
-        return KeyedRequest(str(data.get("fingerprint")), data.get("status"), data.get("body"))
+        if found.state != "answered":
+            return KeyedRequest(found.fingerprint, None, None)
+        return KeyedRequest(found.fingerprint, int(found.status or 0), found.body)
     return None
 
 
 def answer_key(scope: str, fingerprint: str, status: int, body: Any) -> None:
     """Keep the answer of the request that claimed the key, for its repeats."""
-    item = _keyed(scope)
-    item.update(
+    _keyed(scope).update(
         actions=[
-            OpsModel.data.set({"fingerprint": fingerprint, "status": status, "body": body}),
-            OpsModel.value.set(0),
+            KeyedRequestModel.state.set("answered"),
+            KeyedRequestModel.status.set(status),
+            KeyedRequestModel.body.set(body),
+            KeyedRequestModel.lapses_at.remove(),
         ]
     )
 

@@ -9,7 +9,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.dal.common import paged_query
 from chalicelib.dal.db import failed_conditions, transaction
 from chalicelib.dal.models import MemberModel, ReportModel
-from chalicelib.domain import Page, Report
+from chalicelib.domain.paging import Page
+from chalicelib.domain.reports import Report
 from chalicelib.errors import NotFound
 
 

@@ -13,7 +13,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from chalicelib.dal.common import now_iso
 from chalicelib.dal.models import SessionModel
-from chalicelib.domain import Session
+from chalicelib.domain.people import Session
 from chalicelib.errors import NotAuthenticated
 
 MFA_CHALLENGE_ATTEMPTS = 5

@@ -13,7 +13,7 @@ from chalicelib import config
 from chalicelib.dal import batch
 from chalicelib.dal.common import now_iso, paged_query
 from chalicelib.dal.models import ContactModel, TargetModel
-from chalicelib.domain import Page
+from chalicelib.domain.paging import Page
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from chalicelib.dal.common import now_iso
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import TotpModel, UserModel
-from chalicelib.domain import User
+from chalicelib.domain.people import User
 from chalicelib.errors import Conflict, NotFound
 
 

@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ActionType(StrEnum):
+    TEXT = "text"
+    CALL = "call"
+    CANVASS = "canvass"
+    SHARE = "share"
+    SURVEY = "survey"
+
+
+class ActionStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)

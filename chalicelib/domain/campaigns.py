@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain import Role
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    VOLUNTEER = "volunteer"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ReportResult(StrEnum):
+    CANVASSED = "canvassed"
+    NOT_HOME = "not_home"
+    REFUSED = "refused"
+    WRONG_NUMBER = "wrong_number"
+    MOVED = "moved"
+    DECEASED = "deceased"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import grants as grants_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.dal.common import ItemKey
-from chalicelib.domain import Membership, Role
+from chalicelib.domain.campaigns import Membership, Role
 from chalicelib.errors import Forbidden, MfaRequired, NotFound
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import count

@@ -18,7 +18,7 @@ from chalicelib.auth import cognito
 from chalicelib.config import app_secret
 from chalicelib.dal import ops, sessions
 from chalicelib.dal import users as users_dal
-from chalicelib.domain import Session
+from chalicelib.domain.people import Session
 from chalicelib.errors import InvalidInput, NotAuthenticated, NotFound
 from chalicelib.logic import throttle
 from chalicelib.logic.principal import Principal
@@ -180,7 +180,7 @@ def delete_account(principal: Principal, password: str) -> None:
     the user is a campaign's only admin: the campaign would have no one to run it."""
     from chalicelib.dal import campaigns as campaigns_dal
     from chalicelib.dal import contacts as contacts_dal
-    from chalicelib.domain import Role
+    from chalicelib.domain.campaigns import Role
     from chalicelib.errors import Conflict, MfaRequired
 
     user = users_dal.get_user(principal.user_id)

@@ -11,7 +11,7 @@ from chalicelib.dal import assignments as assignments_dal
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.assignments import Assignment
-from chalicelib.domain import Page
+from chalicelib.domain.paging import Page
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logic.access import require, require_with
 from chalicelib.logic.principal import Principal

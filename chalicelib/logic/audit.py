@@ -7,7 +7,7 @@ from datetime import datetime
 
 from chalicelib.audit import store
 from chalicelib.auth.policy import Permission
-from chalicelib.domain import Page
+from chalicelib.domain.paging import Page
 from chalicelib.errors import InvalidInput
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal

@@ -16,7 +16,7 @@ from chalicelib.auth.cognito import Tokens
 from chalicelib.config import app_secret, settings
 from chalicelib.dal import ops, sessions
 from chalicelib.dal import users as users_dal
-from chalicelib.domain import User
+from chalicelib.domain.people import User
 from chalicelib.errors import (
     Conflict,
     DomainError,

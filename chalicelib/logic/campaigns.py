@@ -11,7 +11,8 @@ from chalicelib.auth.policy import Permission
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
 from chalicelib.dal.common import iso, new_id, now
-from chalicelib.domain import Campaign, JoinCode, Membership, Page, Role
+from chalicelib.domain.campaigns import Campaign, JoinCode, Membership, Role
+from chalicelib.domain.paging import Page
 from chalicelib.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chalicelib.logic.access import Access, require, require_global, require_with
 from chalicelib.logic.principal import Principal

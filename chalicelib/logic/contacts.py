@@ -17,7 +17,8 @@ from typing import Any
 from chalicelib.config import app_secret
 from chalicelib.dal import contacts as contacts_dal
 from chalicelib.dal import users as users_dal
-from chalicelib.domain import Contact, Page, SyncResult
+from chalicelib.domain.contacts import Contact, SyncResult
+from chalicelib.domain.paging import Page
 from chalicelib.errors import InvalidInput
 from chalicelib.logic import matching, normalize
 from chalicelib.logic.principal import Principal

@@ -36,7 +36,7 @@ from chalicelib.dal import lists as lists_dal
 from chalicelib.dal import ops
 from chalicelib.dal import targets as targets_dal
 from chalicelib.dal.common import iso, now
-from chalicelib.domain import Deletion
+from chalicelib.domain.privacy import Deletion
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching
 from chalicelib.logic.access import require, require_with

@@ -35,7 +35,7 @@ from chalicelib import aws, config
 from chalicelib.auth.policy import Permission
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.common import iso, new_id, now
-from chalicelib.domain import VoterList
+from chalicelib.domain.lists import VoterList
 from chalicelib.errors import InvalidInput
 from chalicelib.logic import matching, providers, targets, work_queue
 from chalicelib.logic.access import require
@@ -205,9 +205,9 @@ def handle(body: str, receives: int = 1) -> None:
     elif kind == "erase":
         erase_part(message)
     elif kind == "retry_failed":  # an admin's retry of a provider's failed sync records
-        from chalicelib.logic import sync
+        from chalicelib.logic import sync_records
 
-        sync.requeue_failed(message["cid"], message["provider"], message["actor"])
+        sync_records.requeue_failed(message["cid"], message["provider"], message["actor"])
     elif kind == "targets":
         targets.refresh(message["cid"], message["uid"])
     elif kind == "targets_list":  # a list became ready: every member's targets, page by page

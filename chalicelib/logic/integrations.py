@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import crypto
 from chalicelib.auth.policy import Permission
@@ -15,12 +15,15 @@ from chalicelib.crm import CredentialsRejected, CrmError, DeadlineExceeded, Tran
 from chalicelib.dal import actions as actions_dal
 from chalicelib.dal import integrations as integrations_dal
 from chalicelib.dal import ops
-from chalicelib.domain import REPORT_RESULTS, Integration
+from chalicelib.domain.integrations import Integration
 from chalicelib.errors import InvalidInput, NotFound, Refused, TimedOut
 from chalicelib.logic import providers
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.logic.inputs import InstructionsIn
 
 CATALOG_TTL = 600  # seconds
 
@@ -212,14 +215,10 @@ def sane_catalog(found: Any) -> dict[str, Any]:
 MAX_INSTRUCTIONS_BYTES = 200 * 1024
 
 
-def _external_id(value: Any, field: str, provider: str) -> str:
-    """An id of the provider's catalog: whole numbers for some (VAN's result codes, survey
-    questions and responses, activist codes, contact types), opaque text for others."""
-    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
-        raise InvalidInput(field, "must be an id (text or number)")
-    text = str(value).strip()
-    if len(text) > 200:
-        raise InvalidInput(field, "is longer than any id (200 characters)")
+def _external_id(text: str, field: str, provider: str) -> str:
+    """An id of the provider's catalog (as the schema's `ExternalId` gives it): whole numbers
+    for some providers (VAN's result codes, survey questions and responses, activist codes,
+    contact types), opaque text for others."""
     if providers.get(provider).numeric_ids and not (
         text.isascii() and text.isdigit() and len(text) <= 12
     ):
@@ -227,82 +226,70 @@ def _external_id(value: Any, field: str, provider: str) -> str:
     return text
 
 
-def _checked_instructions(integration: Integration, raw: Any) -> dict[str, Any]:
+def _checked_instructions(integration: Integration, given: InstructionsIn) -> dict[str, Any]:
+    """The instructions to store: every action, question and response named exists in the
+    campaign, every id is of the provider's kind, and each option the provider requires
+    names an entry of its catalog (stored with it: its name, its channel)."""
+    from chalicelib.logic.inputs import external_id  # loaded already: the view parsed with it
+
     campaign_id, provider = integration.campaign_id, integration.provider
-    if not isinstance(raw, dict) or not isinstance(raw.get("actions"), dict):
-        raise InvalidInput("actions", "must be an object keyed by action id")
     crm = providers.get(provider)
     found: dict[str, Any] | None = None  # the catalog, read when an option needs it
     checked: dict[str, Any] = {}
-    known = actions_dal.get_actions(campaign_id, [str(a) for a in raw["actions"]])
-    for action_id, mapping in raw["actions"].items():
+    known = actions_dal.get_actions(campaign_id, list(given.actions))
+    for action_id, mapping in given.actions.items():
         where = f"actions.{action_id}"
         action = known.get(action_id)
         if action is None or action.deleted:
             raise InvalidInput(where, "names no action of this campaign")
-        if not isinstance(mapping, dict):
-            raise InvalidInput(where, "must be an object")
-        results = mapping.get("results") or {}
-        if not isinstance(results, dict):
-            raise InvalidInput(f"{where}.results", "must be an object keyed by result")
-        for result in results:
-            if result not in REPORT_RESULTS:
-                raise InvalidInput(f"{where}.results.{result}", "is not a report result")
         questions = {q.question_id: {r.response_id for r in q.responses} for q in action.questions}
-        raw_questions = mapping.get("questions") or {}
-        if not isinstance(raw_questions, dict):
-            raise InvalidInput(f"{where}.questions", "must be an object keyed by question id")
         mapped_questions: dict[str, Any] = {}
-        for question_id, question_map in raw_questions.items():
+        for question_id, question_map in mapping.questions.items():
             qwhere = f"{where}.questions.{question_id}"
             if question_id not in questions:
                 raise InvalidInput(qwhere, "names no question of this action")
-            if not isinstance(question_map, dict):
-                raise InvalidInput(qwhere, "must be an object")
-            responses = question_map.get("responses") or {}
-            if not isinstance(responses, dict):
-                raise InvalidInput(f"{qwhere}.responses", "must be an object keyed by response id")
-            for response_id in responses:
+            for response_id in question_map.responses:
                 if response_id not in questions[question_id]:
                     raise InvalidInput(
                         f"{qwhere}.responses.{response_id}", "names no response of this question"
                     )
             mapped_questions[question_id] = {
                 "external_question_id": _external_id(
-                    question_map.get("external_question_id"),
-                    f"{qwhere}.external_question_id",
-                    provider,
+                    question_map.external_question_id, f"{qwhere}.external_question_id", provider
                 ),
                 "responses": {
                     rid: _external_id(value, f"{qwhere}.responses.{rid}", provider)
-                    for rid, value in responses.items()
+                    for rid, value in question_map.responses.items()
                 },
             }
-        codes = mapping.get("activist_codes") or []
-        if not isinstance(codes, list):
-            raise InvalidInput(f"{where}.activist_codes", "must be a list of ids")
         entry: dict[str, Any] = {
             "results": {
-                result: _external_id(value, f"{where}.results.{result}", provider)
-                for result, value in results.items()
+                str(result): _external_id(value, f"{where}.results.{result}", provider)
+                for result, value in mapping.results.items()
             },
             "questions": mapped_questions,
             "activist_codes": [
                 _external_id(code, f"{where}.activist_codes[{i}]", provider)
-                for i, code in enumerate(codes)
+                for i, code in enumerate(mapping.activist_codes)
             ],
         }
+        options = mapping.model_extra or {}
         for option, listed in crm.options.items():
-            if mapping.get(option) is None:
+            value = options.get(option)
+            if value is None:
                 raise InvalidInput(f"{where}.{option}", f"is required: one of the {listed}")
-            value = _external_id(mapping[option], f"{where}.{option}", provider)
+            try:
+                text = external_id(value)
+            except ValueError as exc:
+                raise InvalidInput(f"{where}.{option}", str(exc)) from None
+            chosen = _external_id(text, f"{where}.{option}", provider)
             if found is None:
                 found = _catalog(integration)
-            known = {str(e["id"]): e for e in found.get(listed, [])}
-            if value not in known:
+            entries = {str(e["id"]): e for e in found.get(listed, [])}
+            if chosen not in entries:
                 raise InvalidInput(f"{where}.{option}", f"names none of {provider}'s {listed}")
-            entry[option] = value
-            entry.setdefault("catalog", {})[option] = known[value]  # its name, its channel
+            entry[option] = chosen
+            entry.setdefault("catalog", {})[option] = entries[chosen]  # its name, its channel
         checked[action_id] = entry
     if len(json.dumps(checked).encode()) > MAX_INSTRUCTIONS_BYTES:
         raise InvalidInput(
@@ -312,11 +299,11 @@ def _checked_instructions(integration: Integration, raw: Any) -> dict[str, Any]:
 
 
 def set_instructions(
-    principal: Principal, campaign_id: str, provider: str, raw: Any
+    principal: Principal, campaign_id: str, provider: str, given: InstructionsIn
 ) -> Integration:
     """Per action: which CRM result code, survey answers and activist codes a report maps to.
     Every action, question and response named must exist in the campaign."""
     require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
     integration = _configured(campaign_id, provider)
-    instructions = _checked_instructions(integration, raw)
+    instructions = _checked_instructions(integration, given)
     return integrations_dal.set_instructions(campaign_id, provider, instructions, principal.user_id)

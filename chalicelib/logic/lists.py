@@ -19,7 +19,8 @@ from chalicelib.auth.policy import Permission
 from chalicelib.config import app_secret
 from chalicelib.dal import lists as lists_dal
 from chalicelib.dal.lists import RowToStore
-from chalicelib.domain import ListRow, Page, VoterList
+from chalicelib.domain.lists import ListRow, VoterList
+from chalicelib.domain.paging import Page
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.logic import matching, normalize
 from chalicelib.logic.access import require, require_with

@@ -15,7 +15,7 @@ import hmac
 
 from chalicelib.config import app_secret
 from chalicelib.dal import lists as lists_dal
-from chalicelib.domain import Contact
+from chalicelib.domain.contacts import Contact
 
 
 def _key(kind: str, value: str) -> str:

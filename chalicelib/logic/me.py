@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import users as users_dal
-from chalicelib.domain import Membership, User
+from chalicelib.domain.campaigns import Membership
+from chalicelib.domain.people import User
 from chalicelib.errors import NotAuthenticated
 from chalicelib.logic.principal import Principal
 

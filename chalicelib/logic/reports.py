@@ -7,27 +7,32 @@ snapshot that stays if the volunteer later deletes the contact. Nothing else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.policy import Permission
 from chalicelib.dal import actions as actions_dal
 from chalicelib.dal import contacts as contacts_dal
 from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import new_id, now_iso
-from chalicelib.domain import Action, Page, Report
+from chalicelib.domain.actions import Action
+from chalicelib.domain.paging import Page
+from chalicelib.domain.reports import Report
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logic import lists, matching, throttle
 from chalicelib.logic.access import require, require_with
 from chalicelib.logic.assignments import assigned_to
 from chalicelib.logic.principal import Principal
 
+if TYPE_CHECKING:
+    from chalicelib.logic.inputs import AnswerIn, ReportIn
 
-def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[dict[str, str]]:
+
+def _checked_responses(action: Action, responses: list[AnswerIn]) -> list[dict[str, str]]:
     """Responses must name questions of this action and responses of those questions."""
     questions = {q.question_id: {r.response_id for r in q.responses} for q in action.questions}
     seen: set[str] = set()
     for index, answer in enumerate(responses):
-        question_id, response_id = answer["question_id"], answer["response_id"]
+        question_id, response_id = answer.question_id, answer.response_id
         if question_id not in questions:
             raise InvalidInput(
                 f"responses[{index}].question_id", "names no question of this action"
@@ -39,12 +44,10 @@ def _checked_responses(action: Action, responses: list[dict[str, str]]) -> list[
         if question_id in seen:
             raise InvalidInput(f"responses[{index}].question_id", "is answered twice")
         seen.add(question_id)
-    return [{"question_id": a["question_id"], "response_id": a["response_id"]} for a in responses]
+    return [{"question_id": a.question_id, "response_id": a.response_id} for a in responses]
 
 
-def file_report(
-    principal: Principal, campaign_id: str, action_id: str, fields: dict[str, Any]
-) -> Report:
+def file_report(principal: Principal, campaign_id: str, action_id: str, given: ReportIn) -> Report:
     access, action = require_with(
         principal,
         campaign_id,
@@ -56,10 +59,10 @@ def file_report(
         raise NotFound("no such action")  # a volunteer sees only live actions
     if action.status != "live":
         raise Conflict("reports can only be filed on a live action")
-    contact_id, list_row_id = fields.get("contact_id"), fields.get("list_row_id")
+    contact_id, list_row_id = given.contact_id, given.list_row_id
     if (contact_id is None) == (list_row_id is None):
         raise InvalidInput("contact_id", "give exactly one of contact_id and list_row_id")
-    responses = _checked_responses(action, fields.get("responses") or [])
+    responses = _checked_responses(action, given.responses)
 
     assignment = None
     if contact_id is not None:
@@ -98,9 +101,9 @@ def file_report(
         external_id=external_id,
         external_provider=provider,
         source_row_id=source_row,
-        result=fields["result"],
+        result=given.result,
         responses=responses,
-        notes=fields.get("notes"),
+        notes=given.notes,
         created_at=now_iso(),
     )
     filed = reports_dal.create_report(report)

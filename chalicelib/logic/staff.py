@@ -11,7 +11,8 @@ from chalicelib.auth.policy import Caller, Permission
 from chalicelib.dal import campaigns as campaigns_dal
 from chalicelib.dal import grants as grants_dal
 from chalicelib.dal import users as users_dal
-from chalicelib.domain import Page, StaffGrant
+from chalicelib.domain.paging import Page
+from chalicelib.domain.privacy import StaffGrant
 from chalicelib.errors import InvalidInput, NotFound, Refused
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal

@@ -33,11 +33,10 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.auth.policy import Permission
 from chalicelib.crm import (
     CredentialsRejected,
     CrmError,
@@ -49,14 +48,13 @@ from chalicelib.crm import (
     TransientCrmError,
 )
 from chalicelib.dal import integrations as integrations_dal
-from chalicelib.dal import ops
 from chalicelib.dal import reports as reports_dal
 from chalicelib.dal.common import chunks, now_iso
-from chalicelib.domain import Integration, Page, Report, SyncRecord, VoterList
-from chalicelib.errors import DomainError, InvalidInput
-from chalicelib.logic import integrations, providers
-from chalicelib.logic.access import require
-from chalicelib.logic.principal import Principal
+from chalicelib.domain.integrations import Integration, SyncRecord
+from chalicelib.domain.lists import VoterList
+from chalicelib.domain.reports import Report
+from chalicelib.errors import DomainError
+from chalicelib.logic import breaker, integrations, providers
 from chalicelib.logic.providers import Skip
 from chalicelib.observability import count, logger
 
@@ -93,68 +91,6 @@ class Outcome:
 # BREAKER_THRESHOLD outages in a row for one provider account open its breaker: sync then
 # waits (no record is claimed, no attempt spent) for a cool-down that doubles each time it
 # opens again, then tries one record; a success closes it.
-BREAKER_THRESHOLD = 5
-BREAKER_COOLDOWN = 120.0
-BREAKER_LONGEST = 3600.0
-_troubled: set[str] = set()  # accounts this process saw failing: a success resets them
-_troubled_lock = threading.Lock()
-
-
-def _breaker_key(campaign_id: str, provider: str) -> str:
-    return f"{campaign_id}#{provider}"
-
-
-def breaker_allows(campaign_id: str, provider: str) -> int | None:
-    """How many records of the account may be attempted now: None for all, 0 for none
-    (open), 1 while it is being tried again (half-open)."""
-    key = _breaker_key(campaign_id, provider)
-    state = ops.get_breaker(key)
-    if state.failures == 0:
-        return None
-    with _troubled_lock:
-        _troubled.add(key)
-    if state.failures < BREAKER_THRESHOLD:
-        return None
-    return 0 if state.open_until > time.time() else 1
-
-
-def _open_until(campaign_id: str, provider: str) -> str | None:
-    """When an open breaker lets the account be tried again (ISO), or None."""
-    state = ops.get_breaker(_breaker_key(campaign_id, provider))
-    if state.failures < BREAKER_THRESHOLD or state.open_until <= time.time():
-        return None
-    return (
-        datetime.fromtimestamp(state.open_until, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
-
-
-def _note_health(campaign_id: str, provider: str, outcome: Outcome) -> None:
-    key = _breaker_key(campaign_id, provider)
-    if outcome.outage:
-        with _troubled_lock:
-            _troubled.add(key)
-        state = ops.breaker_failure(
-            key,
-            threshold=BREAKER_THRESHOLD,
-            cooldown=BREAKER_COOLDOWN,
-            longest=BREAKER_LONGEST,
-            campaign_id=campaign_id,
-        )
-        if state.open_until:
-            logger.warning(
-                "crm breaker open",
-                extra={"provider": provider, "failures": state.failures},
-            )
-    elif outcome.state == "synced":
-        with _troubled_lock:
-            known = key in _troubled
-            _troubled.discard(key)
-        if known:
-            ops.breaker_success(key)
-
-
 class _Batch:
     """The records of one campaign and provider that one invocation attempts: what their
     attempts share (the integration, reports already in hand, the campaign's time zone)."""
@@ -309,7 +245,7 @@ def run_due(limit: int = 200) -> int:
         for record in due:
             account = (record.campaign_id, record.provider)
             if account not in waiting:
-                waiting[account] = _open_until(*account)
+                waiting[account] = breaker.open_until(*account)
             until = waiting[account]
             if until is not None and record.claim is None:
                 # its provider is down: it waits for the breaker, its attempts unspent, and
@@ -354,7 +290,7 @@ def attempt_all(
     for (campaign_id, provider), report_ids in groups.items():
         if time.monotonic() >= deadline:
             return
-        allowed = breaker_allows(campaign_id, provider)
+        allowed = breaker.allows(campaign_id, provider)
         if allowed == 0:
             continue  # the provider is down: its records wait, their attempts unspent
         if allowed is not None:
@@ -379,47 +315,6 @@ def attempt_all(
             _attempt_each(batch, report_ids, deadline)
 
 
-def retry_failed(principal: Principal, campaign_id: str, provider: str) -> None:
-    """Put a provider's failed records back to pending (an admin's decision): in the
-    background, as the request would otherwise read every sync record of the campaign."""
-    from chalicelib.logic import work_queue
-
-    require(principal, campaign_id, Permission.MANAGE_INTEGRATIONS)
-    integrations.check_provider(provider)
-    work_queue.send(
-        [
-            {
-                "kind": "retry_failed",
-                "cid": campaign_id,
-                "provider": provider,
-                "actor": principal.user_id,
-            }
-        ]
-    )
-
-
-def requeue_failed(campaign_id: str, provider: str, actor: str) -> int:
-    """The background half of `retry_failed`: how many records went back to pending."""
-    count = 0
-    for record in integrations_dal.failed_records(campaign_id, provider):
-        if integrations_dal.requeue(campaign_id, record.report_id, provider, actor):
-            count += 1
-    return count
-
-
-def list_records(
-    principal: Principal, campaign_id: str, *, state: str | None, limit: int, cursor: str | None
-) -> Page:
-    require(principal, campaign_id, Permission.VIEW_INTEGRATIONS)
-    if state is not None and state not in ("pending", "synced", "failed", "skipped"):
-        raise InvalidInput("state", "must be one of pending, synced, failed, skipped")
-    return integrations_dal.list_records(campaign_id, state=state, limit=limit, cursor=cursor)
-
-
-def records_for_reports(campaign_id: str, report_ids: list[str]) -> dict[str, list[SyncRecord]]:
-    return integrations_dal.records_for_reports(campaign_id, report_ids)
-
-
 # ---- attempts ----------------------------------------------------------------------------
 
 
@@ -434,7 +329,9 @@ _OUTCOME_METRICS = {"synced": "CrmSynced", "failed": "CrmSyncFailed", "skipped":
 
 def _finish(attempt: Attempt, outcome: Outcome) -> None:
     record = attempt.record
-    _note_health(record.campaign_id, record.provider, outcome)
+    breaker.note(
+        record.campaign_id, record.provider, outage=outcome.outage, synced=outcome.state == "synced"
+    )
     integrations_dal.finish(
         record.campaign_id,
         record.report_id,

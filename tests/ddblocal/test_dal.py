@@ -22,18 +22,10 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from chalicelib import config
 from chalicelib.dal import actions, campaigns, common, ops, sessions, users
 from chalicelib.dal.models import ActionModel
-from chalicelib.domain import (
-    Action,
-    Campaign,
-    JoinCode,
-    Membership,
-    Page,
-    Question,
-    Response,
-    Role,
-    Session,
-    User,
-)
+from chalicelib.domain.actions import Action, Question, Response
+from chalicelib.domain.campaigns import Campaign, JoinCode, Membership, Role
+from chalicelib.domain.paging import Page
+from chalicelib.domain.people import Session, User
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.dal import actions, campaigns, users
 from chalicelib.dal.common import get_together
-from chalicelib.domain import Role
+from chalicelib.domain.campaigns import Role
 
 if TYPE_CHECKING:
     from tests.ddblocal.conftest import Tables

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chalicelib.dal import lists
-from chalicelib.domain import ListRow
+from chalicelib.domain.lists import ListRow
 
 if TYPE_CHECKING:
     from tests.ddblocal.conftest import Tables

@@ -40,7 +40,8 @@ def test_an_answer_is_kept_and_a_release_forgets_the_claim(ddb: Tables) -> None:
     again = ops.claim_key("u1#a", "fp", expires_at=now + 600, lapses_at=now + 60)
     assert again == ops.KeyedRequest("fp", 201, {"report_id": "r1"})
     stored = ddb.ops.get_item(Key={"pk": "IDEMP#u1#a", "sk": "REQUEST"})["Item"]
-    assert stored["value"] == 0 and stored["expires_at"] == now + 600
+    assert stored["state"] == "answered" and stored["expires_at"] == now + 600
+    assert "lapses_at" not in stored  # an answered request does not lapse
 
     assert ops.claim_key("u1#b", "fp", expires_at=now + 600, lapses_at=now + 60) is None
     ops.release_key("u1#b")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.crm import CredentialsRejected, PermanentCrmError
-from chalicelib.domain import Report
+from chalicelib.domain.reports import Report
 from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip
 
 TOKEN = "toy-token-0123456789"

@@ -22,7 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.domain import Integration, Report, VoterList
+from chalicelib.domain.integrations import Integration
+from chalicelib.domain.lists import VoterList
+from chalicelib.domain.reports import Report
 from chalicelib.errors import InvalidInput
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.crm import PermanentCrmError, PersonNotFound
-from chalicelib.domain import Report
+from chalicelib.domain.reports import Report
 from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip, each
 
 

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.domain import Integration, Report
+from chalicelib.domain.integrations import Integration
+from chalicelib.domain.reports import Report
 from chalicelib.errors import InvalidInput
 from chalicelib.logic.providers import Lookups, Mapped, ProviderBase, Skip, each, text_credentials
 

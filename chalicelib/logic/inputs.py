@@ -1,4 +1,6 @@
-"""Request bodies, validated with pydantic (strict types: JSON in, no coercion)."""
+"""What logic takes in: request bodies, validated with pydantic (strict types: JSON in, no
+coercion). Views parse a body into one of these models and hand the model to logic, which
+reads its typed fields; the closed sets of values are the `StrEnum`s of `domain/`."""
 
 from __future__ import annotations
 
@@ -10,10 +12,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
+from chalicelib.domain.actions import ActionStatus, ActionType
+from chalicelib.domain.campaigns import Role
+from chalicelib.domain.reports import ReportResult
 from chalicelib.errors import InvalidInput
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -34,8 +41,11 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
-ActionType = Literal["text", "call", "canvass", "share", "survey"]
-ActionStatus = Literal["draft", "live", "closed"]
+# A closed set, given in JSON as its value ("live"), read by logic as its StrEnum member.
+ActionTypeValue = Annotated[ActionType, Strict(False)]
+ActionStatusValue = Annotated[ActionStatus, Strict(False)]
+RoleValue = Annotated[Role, Strict(False)]
+ReportResultValue = Annotated[ReportResult, Strict(False)]
 
 
 class _In(BaseModel):
@@ -127,7 +137,7 @@ class CampaignPatch(_In):
 
 
 class RoleIn(_In):
-    role: Literal["admin", "volunteer"]
+    role: RoleValue
 
 
 # An action is one item: beside the bounds on each text, all of its text together is
@@ -173,10 +183,10 @@ class QuestionIn(_In):
 
 
 class ActionIn(_In):
-    type: ActionType
+    type: ActionTypeValue
     title: Name
     instructions: LongText | None = None
-    status: ActionStatus = "draft"
+    status: ActionStatusValue = ActionStatus.DRAFT
     questions: Questions = []
 
     @model_validator(mode="after")
@@ -185,10 +195,10 @@ class ActionIn(_In):
 
 
 class ActionPatch(_In):
-    type: ActionType | None = None
+    type: ActionTypeValue | None = None
     title: Name | None = None
     instructions: LongText | None = None
-    status: ActionStatus | None = None
+    status: ActionStatusValue | None = None
     questions: Questions | None = None
 
     @model_validator(mode="after")
@@ -196,8 +206,8 @@ class ActionPatch(_In):
         return _bounded_action(self)  # type: ignore[no-any-return]
 
     def changes(self) -> dict[str, Any]:
-        """Only what the request named; a null clears an optional field."""
-        given = self.model_dump(exclude_unset=True)
+        """Only the fields the request named, typed; a null clears an optional field."""
+        given = {name: getattr(self, name) for name in self.model_fields_set}
         for required in ("type", "title", "status", "questions"):
             if required in given and given[required] is None:
                 raise InvalidInput(required, "cannot be null")
@@ -232,18 +242,55 @@ class AnswerIn(_In):
     response_id: Id
 
 
-ReportResult = Literal[
-    "canvassed", "not_home", "refused", "wrong_number", "moved", "deceased", "other"
-]
-
-
 class ReportIn(_In):
     contact_id: Id | None = None
     list_row_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    result: ReportResult
+    result: ReportResultValue
     responses: Annotated[list[AnswerIn], Field(max_length=100)] = []
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class DeletionIn(_In):
     confirm_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+# ---- sync instructions: per action, what a report maps to in a CRM's catalog ---------------
+
+
+# An id of a CRM's catalog: text for some providers, whole numbers for others (logic checks
+# the provider's own kind and, where the catalog is at hand, that the id is in it).
+def external_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
+        raise ValueError("must be an id (text or number)")
+    text = str(value).strip()
+    if len(text) > 200:
+        raise ValueError("is longer than any id (200 characters)")
+    return text
+
+
+ExternalId = Annotated[
+    Any,
+    AfterValidator(external_id),
+    WithJsonSchema({"type": ["string", "integer"], "description": "an id of the CRM's catalog"}),
+]
+
+
+class QuestionMapIn(_In):
+    external_question_id: ExternalId
+    responses: dict[Id, ExternalId] = {}
+
+
+class ActionMapIn(_In):
+    """One action's mapping. Beside these, a provider may require options of its own (PDI's
+    `acquisition_type_id`, VAN's `contact_type_id`): kept as extra fields, checked by logic
+    against `Provider.options`."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    results: dict[ReportResultValue, ExternalId] = {}
+    questions: dict[Id, QuestionMapIn] = {}
+    activist_codes: list[ExternalId] = []
+
+
+class InstructionsIn(_In):
+    actions: dict[Id, ActionMapIn]
