@@ -283,6 +283,7 @@ def _routes() -> list[tuple[str, str, Call]]:
         ),
         ("GET", c + "/members", lambda w: ("GET", f"/campaigns/{w.cid}/members", None, "admin")),
         ("GET", c + "/reports", lambda w: ("GET", f"/campaigns/{w.cid}/reports", None, "admin")),
+        ("GET", c + "/stats", lambda w: ("GET", f"/campaigns/{w.cid}/stats", None, "admin")),
         (
             "GET",
             c + "/staff-access",

@@ -139,7 +139,7 @@ SEND_EMAIL = {
 # the stream consumer's first attempt and the schedule's retries do the same work
 CRM_SYNC = [
     table_access("MainTable", READ + WRITE, index=True),
-    # each provider account's circuit breaker
+    # each provider account's circuit breaker, and the dashboard's sync counters
     table_access("OpsTable", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
     key_access("kms:Decrypt"),
     secret_access("AppSecret"),
@@ -180,6 +180,8 @@ FUNCTIONS: tuple[Function, ...] = (
             # emulator checks neither, so this statement is asserted in tests/deploy)
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn("ImportQueue")},
             key_access("kms:GenerateDataKey"),
+            # the dashboard's member counters: each member's tally, put or deleted with them
+            table_access("OpsTable", ["dynamodb:PutItem", "dynamodb:DeleteItem"]),
         ],
         tables=("MainTable", "OpsTable"),
     ),
@@ -275,8 +277,10 @@ FUNCTIONS: tuple[Function, ...] = (
             },
             key_access("kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret"),  # the rows' match keys
+            # failed sync records sent again move the dashboard's sync counters
+            table_access("OpsTable", ["dynamodb:UpdateItem"]),
         ],
-        tables=("MainTable",),
+        tables=("MainTable", "OpsTable"),
     ),
 )
 

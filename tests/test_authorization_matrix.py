@@ -273,6 +273,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/reports", None),
         _admin_route(200, staff=200),
     ),
+    ("GET", "/campaigns/{cid}/stats"): (
+        lambda w: (f"/campaigns/{w.cid}/stats", None),
+        _admin_route(200, staff=200),
+    ),
     # CRM integrations: nothing is configured in this world, so an allowed caller gets
     # the answer past the policy (400 for bad credentials, 404 for no integration)
     ("PUT", "/campaigns/{cid}/integrations/{provider}"): (

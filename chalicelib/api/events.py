@@ -67,15 +67,27 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
     integrations: dict[str, Any] = {}  # read once per campaign in the batch
     contacts_changed: set[str] = set()  # volunteers whose targets to recompute
     joined: set[tuple[str, str]] = set()
+    left: set[tuple[str, str]] = set()  # memberships that ended
+    recounted: set[str] = set()  # users whose synced-contact count moved
 
     def record_report(record: dict[str, Any]) -> None:
         image = record.get("dynamodb", {})
         entity = (image.get("NewImage") or image.get("OldImage") or {}).get("entity", {})
         kind = entity.get("S") if isinstance(entity, dict) else None
+        event_name = record.get("eventName")
         if kind == "contact":
             contacts_changed.add(str(image["Keys"]["pk"]["S"]).removeprefix("USER#"))
             return
-        if record.get("eventName") != "INSERT":
+        if kind == "user":
+            old, new = image.get("OldImage") or {}, image.get("NewImage") or {}
+            if old.get("contacts_count") != new.get("contacts_count"):
+                recounted.add(str(image["Keys"]["pk"]["S"]).removeprefix("USER#"))
+            return
+        if kind == "member" and event_name == "REMOVE":
+            old = image.get("OldImage", {})
+            left.add((old["campaign_id"]["S"], old["user_id"]["S"]))
+            return
+        if event_name != "INSERT":
             return
         if kind == "member":
             new = image.get("NewImage", {})
@@ -87,14 +99,22 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
 
     result = process_batch(event, record_report)
     sync.first_attempts(first)  # failures stay on the records, not the batch
-    if contacts_changed or joined:
+    if contacts_changed or joined or left or recounted:
         from chalicelib.dal import campaigns
-        from chalicelib.logic import work_queue
+        from chalicelib.logic import stats, work_queue
 
-        pairs = set(joined)
-        for user_id in contacts_changed:
-            pairs |= {(m.campaign_id, user_id) for m in campaigns.list_user_memberships(user_id)}
-        work_queue.refresh_targets(pairs)  # a failure here fails the batch: sent again
+        memberships = {
+            user_id: [m.campaign_id for m in campaigns.list_user_memberships(user_id)]
+            for user_id in contacts_changed | recounted
+        }
+
+        def of(users: set[str]) -> set[tuple[str, str]]:
+            return {(cid, user_id) for user_id in users for cid in memberships[user_id]}
+
+        # a failure in either fails the batch, which is sent again: both are idempotent
+        if contacts_changed or joined:
+            work_queue.refresh_targets(joined | of(contacts_changed))
+        stats.reconcile_members(joined | left | of(recounted))
     return result
 
 

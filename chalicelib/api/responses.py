@@ -214,6 +214,52 @@ class Report(_Out):
     sync: list[dict[str, Any]]
 
 
+class MemberCounts(_Out):
+    admins: int
+    volunteers: int
+
+
+class ReportCounts(_Out):
+    total: int
+    by_result: dict[str, int]
+
+
+class ResponseCount(_Out):
+    response_id: str
+    text: str
+    count: int
+
+
+class QuestionCounts(_Out):
+    question_id: str
+    text: str
+    responses: list[ResponseCount]
+
+
+class ActionCounts(_Out):
+    action_id: str
+    title: str
+    deleted: bool
+    reports: int
+    by_result: dict[str, int]
+    questions: list[QuestionCounts]
+
+
+class SyncCounts(_Out):
+    pending: int
+    synced: int
+    failed: int
+    skipped: int
+
+
+class Stats(_Out):
+    members: MemberCounts
+    synced_contacts: int
+    reports: ReportCounts
+    actions: list[ActionCounts]
+    sync: SyncCounts
+
+
 class Integration(_Out):
     provider: str
     configured: bool

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     VIEW_LISTS = "view_lists"
     MANAGE_LISTS = "manage_lists"
     VIEW_REPORTS = "view_reports"
+    VIEW_STATS = "view_stats"
     VIEW_INTEGRATIONS = "view_integrations"
     MANAGE_INTEGRATIONS = "manage_integrations"
     VIEW_AUDIT = "view_audit"
@@ -69,6 +70,7 @@ RULES: dict[Permission, Rule] = {
     Permission.VIEW_LISTS: Rule(_ADMINS, staff_may_read=True),
     Permission.MANAGE_LISTS: Rule(_ADMINS),
     Permission.VIEW_REPORTS: Rule(_ADMINS, staff_may_read=True),
+    Permission.VIEW_STATS: Rule(_ADMINS, staff_may_read=True),
     Permission.VIEW_INTEGRATIONS: Rule(_ADMINS, staff_may_read=True),
     Permission.MANAGE_INTEGRATIONS: Rule(_ADMINS),
     Permission.VIEW_AUDIT: Rule(_ADMINS, staff_may_read=True),

@@ -15,7 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
+from chalicelib.dal import stats
 from chalicelib.dal.common import iso, now, now_iso, paged_query
 from chalicelib.dal.models import IntegrationModel, SyncModel
 from chalicelib.domain.integrations import Integration, SyncRecord
@@ -216,6 +218,7 @@ def create_record(
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return None
         raise
+    stats.add(campaign_id, stats.SYNC, {"pending": 1})
     return _record(item)
 
 
@@ -235,26 +238,29 @@ def claim(
     (synced, skipped, failed for good, or another attempt holds it)."""
     moment = now()
     item = SyncModel(_pk(campaign_id), _sk(report_id, provider))
-    may_try = (SyncModel.state == "pending") | (
-        (SyncModel.state == "failed") & (SyncModel.retryable == True)  # noqa: E712
-    )
-    try:
-        item.update(
-            actions=[
-                SyncModel.state.set("pending"),
-                SyncModel.claim.set(token),
-                SyncModel.claimed_until.set(iso(moment + lease)),
-                SyncModel.attempts.add(1),
-                SyncModel.updated_at.set(iso(moment)),
-                SyncModel.updated_by.set(actor),
-            ],
-            condition=SyncModel.pk.exists() & may_try & SyncModel.claim.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    return _record(item)
+    actions: list[Action] = [
+        SyncModel.state.set("pending"),
+        SyncModel.claim.set(token),
+        SyncModel.claimed_until.set(iso(moment + lease)),
+        SyncModel.attempts.add(1),
+        SyncModel.updated_at.set(iso(moment)),
+        SyncModel.updated_by.set(actor),
+    ]
+    free = SyncModel.pk.exists() & SyncModel.claim.does_not_exist()
+    was_failed = (SyncModel.state == "failed") & (SyncModel.retryable == True)  # noqa: E712
+    # most often a pending record (its state, and so its count, stays); else a failed one
+    # tried again, pending once more
+    for state, condition in (("pending", SyncModel.state == "pending"), ("failed", was_failed)):
+        try:
+            item.update(actions=actions, condition=free & condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue
+            raise
+        if state == "failed":
+            stats.add(campaign_id, stats.SYNC, {"failed": -1, "pending": 1})
+        return _record(item)
+    return None
 
 
 def finish(
@@ -298,6 +304,8 @@ def finish(
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
+    if state != "pending":  # a claimed record is pending until its attempt ends
+        stats.add(campaign_id, stats.SYNC, {"pending": -1, state: 1})
     return True
 
 
@@ -427,6 +435,7 @@ def requeue(campaign_id: str, report_id: str, provider: str, actor: str) -> bool
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
+    stats.add(campaign_id, stats.SYNC, {"failed": -1, "pending": 1})
     return True
 
 

@@ -576,6 +576,32 @@ class KeyedRequestModel(SharedClientModel):
     campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
 
 
+class StatsModel(SharedClientModel):
+    """Ops table: a campaign's dashboard counters (`STATS#<cid>`, `<scope>#<shard>`), one
+    number attribute per counter (`n:<name>`, added to in the transaction of what it
+    counts), spread over a few shards so that no one item takes every write."""
+
+    Meta = OpsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
+
+
+class MemberTallyModel(SharedClientModel):
+    """Ops table: what a member adds to the campaign's counters (`STATS#MEMBER#<cid>`,
+    `<user_id>`): present while they are a member, with the synced-contact count last
+    added; `version` moves with every change, so two reconciliations cannot both apply."""
+
+    Meta = OpsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    contacts = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
+
+
 MAIN_MODELS: tuple[type[MainModel], ...] = (
     UserModel,
     TotpModel,

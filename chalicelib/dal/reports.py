@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
+from chalicelib.dal import stats
 from chalicelib.dal.common import paged_query
-from chalicelib.dal.db import failed_conditions, transaction
+from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import MemberModel, ReportModel
 from chalicelib.domain.paging import Page
 from chalicelib.domain.reports import Report
@@ -33,51 +36,73 @@ def _report(item: ReportModel) -> Report:
     )
 
 
+def report_counts(report: Report) -> tuple[str, dict[str, int]]:
+    """What a report adds to its action's dashboard counters."""
+    counts = {"reports": 1, f"result:{report.result}": 1}
+    for answer in report.responses:
+        counts[f"answer:{answer['question_id']}:{answer['response_id']}"] = 1
+    return stats.action_scope(report.action_id), counts
+
+
+_TRIES = 4  # a report's transaction, cancelled by a concurrent one on its counters
+
+
 def create_report(report: Report) -> Report:
-    """The report, and the reporter's count in the campaign, in one transaction."""
+    """The report, the reporter's count in the campaign and the action's dashboard counters,
+    in one transaction; tried again (the same report, so at most once) when a concurrent
+    transaction on one of those counters cancelled it."""
+    for attempt in range(_TRIES):
+        try:
+            _write_report(report)
+            return report
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                raise NotFound("no such campaign") from None
+            if not conflicted(exc) or attempt == _TRIES - 1:
+                raise
+            time.sleep((10 + secrets.randbelow(40)) / 1000 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _write_report(report: Report) -> None:
     with_member = MemberModel(f"CAMPAIGN#{report.campaign_id}", f"MEMBER#{report.user_id}")
-    try:
-        with transaction() as tx:
-            tx.save(
-                ReportModel(
-                    f"CAMPAIGN#{report.campaign_id}",
-                    f"REPORT#{report.report_id}",
-                    entity="report",
-                    gsi1pk=f"USER#{report.user_id}",
-                    gsi1sk=f"REPORT#{report.report_id}",
-                    campaign_id=report.campaign_id,
-                    report_id=report.report_id,
-                    action_id=report.action_id,
-                    user_id=report.user_id,
-                    contact_id=report.contact_id,
-                    list_row_id=report.list_row_id,
-                    contact_name=report.contact_name,
-                    external_id=report.external_id,
-                    external_provider=report.external_provider,
-                    source_row_id=report.source_row_id,
-                    result=report.result,
-                    responses=report.responses,
-                    notes=report.notes,
-                    created_at=report.created_at,
-                    updated_at=report.created_at,
-                    updated_by=report.user_id,
-                ),
-                condition=ReportModel.pk.does_not_exist(),
-            )
-            tx.update(
-                with_member,
-                actions=[
-                    MemberModel.reports_count.add(1),
-                    MemberModel.updated_at.set(report.created_at),
-                    MemberModel.updated_by.set(report.user_id),
-                ],
-                condition=MemberModel.pk.exists(),
-            )
-    except TransactWriteError as exc:
-        if any(failed_conditions(exc)):
-            raise NotFound("no such campaign") from None
-        raise
-    return report
+    with transaction() as tx:
+        tx.save(
+            ReportModel(
+                f"CAMPAIGN#{report.campaign_id}",
+                f"REPORT#{report.report_id}",
+                entity="report",
+                gsi1pk=f"USER#{report.user_id}",
+                gsi1sk=f"REPORT#{report.report_id}",
+                campaign_id=report.campaign_id,
+                report_id=report.report_id,
+                action_id=report.action_id,
+                user_id=report.user_id,
+                contact_id=report.contact_id,
+                list_row_id=report.list_row_id,
+                contact_name=report.contact_name,
+                external_id=report.external_id,
+                external_provider=report.external_provider,
+                source_row_id=report.source_row_id,
+                result=report.result,
+                responses=report.responses,
+                notes=report.notes,
+                created_at=report.created_at,
+                updated_at=report.created_at,
+                updated_by=report.user_id,
+            ),
+            condition=ReportModel.pk.does_not_exist(),
+        )
+        tx.update(
+            with_member,
+            actions=[
+                MemberModel.reports_count.add(1),
+                MemberModel.updated_at.set(report.created_at),
+                MemberModel.updated_by.set(report.user_id),
+            ],
+            condition=MemberModel.pk.exists(),
+        )
+        tx.update(*stats.counter_update(report.campaign_id, *report_counts(report)))
 
 
 def get_report(campaign_id: str, report_id: str) -> Report | None:

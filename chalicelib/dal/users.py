@@ -198,10 +198,10 @@ def _confirm(user_id: str, secret_enc: str, stamp: str) -> None:
         )
 
 
-def get_users(user_ids: list[str]) -> dict[str, User]:
+def get_users(user_ids: list[str], *, consistent: bool = False) -> dict[str, User]:
     """Several profiles by id (BatchGetItem)."""
     keys = [(_pk(uid), "PROFILE") for uid in dict.fromkeys(user_ids)]
-    return {u.user_id: _user(u) for u in UserModel.batch_get(keys)}
+    return {u.user_id: _user(u) for u in UserModel.batch_get(keys, consistent_read=consistent)}
 
 
 def reset_mfa(user_id: str, actor: str) -> bool:

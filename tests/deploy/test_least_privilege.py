@@ -58,10 +58,15 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
     )
     vol = volunteer(api)
     join(api, admin, cid, vol)
-    api.put(
-        "/me/contacts", {"contacts": [{"name": "Ann", "phones": ["2025550131"]}]}, token=vol.token
-    )
-    rows = [{"external_id": "401", "first_name": "Ann", "phone": "+12025550131"}]
+    contacts = [
+        {"name": "Ann", "phones": ["2025550131"]},
+        {"name": "Bob", "phones": ["2025550132"]},  # on the list, but not in VAN
+    ]
+    api.put("/me/contacts", {"contacts": contacts}, token=vol.token)
+    rows = [
+        {"external_id": "401", "first_name": "Ann", "phone": "+12025550131"},
+        {"external_id": "402", "first_name": "Bob", "phone": "+12025550132"},
+    ]
     body = {"name": "L", "rows": rows, "van_db_mode": 1}
     made = api.post(f"/campaigns/{cid}/lists", body, token=admin.token)
     assert made.status == 201, made
@@ -71,14 +76,15 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
     mapping = {"actions": {action["action_id"]: {"results": {"not_home": 4}, "contact_type_id": 2}}}
     path = f"/campaigns/{cid}/integrations/van/instructions"
     assert api.put(path, mapping, token=admin.token).status == 200
-    contact = api.get("/me/contacts", token=vol.token).body["items"][0]
-    report = api.post(
-        f"/campaigns/{cid}/actions/{action['action_id']}/reports",
-        {"contact_id": contact["contact_id"], "result": "not_home"},
-        token=vol.token,
-    )
-    assert report.status == 201, report
+    for contact in api.get("/me/contacts", token=vol.token).body["items"]:
+        report = api.post(
+            f"/campaigns/{cid}/actions/{action['action_id']}/reports",
+            {"contact_id": contact["contact_id"], "result": "not_home"},
+            token=vol.token,
+        )
+        assert report.status == 201, report
     assert api.get(f"/campaigns/{cid}/reports", token=admin.token).status == 200
+    assert api.get(f"/campaigns/{cid}/stats", token=admin.token).status == 200
     assert api.get(f"/campaigns/{cid}/audit", token=admin.token).status == 200
 
     records = stream.read()
@@ -97,6 +103,9 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
     )
     for handler in ("crm_sync_retry", "audit_archive", "logs_export"):
         chalice_client.lambda_.invoke(handler, event)
+    # Bob's report failed (he is not in VAN): an admin sends it again, in the background
+    retry = api.post(f"/campaigns/{cid}/integrations/van/retry", token=admin.token)
+    assert retry.status == 202, retry
 
     # at last the campaign asks to be deleted, with no grace period: the hourly run erases it
     from chalicelib.dal import campaigns, deletion
