@@ -284,6 +284,17 @@ def _routes() -> list[tuple[str, str, Call]]:
         ("GET", c + "/members", lambda w: ("GET", f"/campaigns/{w.cid}/members", None, "admin")),
         ("GET", c + "/reports", lambda w: ("GET", f"/campaigns/{w.cid}/reports", None, "admin")),
         ("GET", c + "/stats", lambda w: ("GET", f"/campaigns/{w.cid}/stats", None, "admin")),
+        ("GET", c + "/exports", lambda w: ("GET", f"/campaigns/{w.cid}/exports", None, "admin")),
+        (
+            "POST",
+            c + "/exports",
+            lambda w: ("POST", f"/campaigns/{w.cid}/exports", {"kind": "members"}, "admin"),
+        ),
+        (
+            "GET",
+            c + "/exports/{eid}",
+            lambda w: ("GET", f"/campaigns/{w.cid}/exports/NOSUCHEXPORT", None, "admin"),
+        ),
         (
             "GET",
             c + "/staff-access",

@@ -93,6 +93,15 @@ def data_objects(prefix: str, *actions: str) -> Json:
     }
 
 
+def data_listing(prefix: str) -> Json:
+    return {
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+        "Resource": arn("DataBucket"),
+        "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+    }
+
+
 def bucket_listing(prefix: str) -> Json:
     return {
         "Effect": "Allow",
@@ -163,6 +172,8 @@ FUNCTIONS: tuple[Function, ...] = (
             secret_access("AppSecret", "ClientSecret"),
             # lists: the inline list's file, and presigned uploads signed with this role
             data_objects("uploads/", "s3:PutObject", "s3:DeleteObject"),
+            # exports: download links signed with this role
+            data_objects("exports/", "s3:GetObject"),
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn("ImportQueue")},
             {"Effect": "Allow", "Action": sorted(SIGN_IN), "Resource": arn("UserPool")},
             SEND_EMAIL,
@@ -252,6 +263,9 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
             # the campaign's cached catalogs, breakers and kept answers (found by a Scan)
             table_access("OpsTable", ["dynamodb:Scan", "dynamodb:BatchWriteItem"]),
+            # the campaign's export files, and uploads of one not finished
+            data_listing("exports/"),
+            data_objects("exports/", "s3:AbortMultipartUpload", "s3:DeleteObject"),
             secret_access("AppSecret"),  # to find the list rows' match keys
             SEND_EMAIL,
         ],
@@ -277,10 +291,16 @@ FUNCTIONS: tuple[Function, ...] = (
             },
             key_access("kms:Decrypt", "kms:GenerateDataKey"),
             secret_access("AppSecret"),  # the rows' match keys
-            # failed sync records sent again move the dashboard's sync counters
-            table_access("OpsTable", ["dynamodb:UpdateItem"]),
+            # failed sync records sent again move the dashboard's sync counters; an export's
+            # progress
+            table_access(
+                "OpsTable", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+            ),
+            # exports: the audit trail read, the file written in parts
+            table_access("AuditTable", ["dynamodb:Query"]),
+            data_objects("exports/", "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
         ],
-        tables=("MainTable", "OpsTable"),
+        tables=("MainTable", "OpsTable", "AuditTable"),
     ),
 )
 

@@ -151,7 +151,9 @@ def api(chalice_client: Any, imports: Any) -> Api:
 
     def send_and_work(method: str, path: str, headers: dict[str, str], payload: Any) -> Any:
         reply = send(method, path, headers, payload)
-        if method in ("POST", "DELETE") and ("/lists" in path or path.endswith("/retry")):
+        if method in ("POST", "DELETE") and (
+            "/lists" in path or path.endswith("/retry") or path.endswith("/exports")
+        ):
             imports.drain()
         return reply
 

@@ -53,6 +53,12 @@ S3_ACTIONS = {
     "ListObjectsV2": "s3:ListBucket",
     "ListObjects": "s3:ListBucket",
     "ListObjectVersions": "s3:ListBucketVersions",
+    # a multipart upload is authorized as the object's put, its abort on its own
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
 }
 
 TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
@@ -178,6 +184,11 @@ class Enforcer:
             bucket = f"arn:aws:s3:::{params['Bucket']}"
             if "Key" in params:
                 return [(action, f"{bucket}/{params['Key']}", {})]
+            if op == "DeleteObjects":  # authorized as the delete of each object
+                return [
+                    ("s3:DeleteObject", f"{bucket}/{o['Key']}", {})
+                    for o in params["Delete"]["Objects"]
+                ]
             return [(action, bucket, {"s3:prefix": params.get("Prefix", "")})]
         if service == "logs":
             group = params.get("logGroupName")

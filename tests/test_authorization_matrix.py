@@ -277,6 +277,19 @@ MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
         lambda w: (f"/campaigns/{w.cid}/stats", None),
         _admin_route(200, staff=200),
     ),
+    # exports: a copy of the data leaves the platform, so never for staff
+    ("POST", "/campaigns/{cid}/exports"): (
+        lambda w: (f"/campaigns/{w.cid}/exports", {"kind": "members"}),
+        _admin_route(202),
+    ),
+    ("GET", "/campaigns/{cid}/exports"): (
+        lambda w: (f"/campaigns/{w.cid}/exports", None),
+        _admin_route(200),
+    ),
+    ("GET", "/campaigns/{cid}/exports/{eid}"): (
+        lambda w: (f"/campaigns/{w.cid}/exports/NOSUCHEXPORT", None),
+        _admin_route(404),
+    ),
     # CRM integrations: nothing is configured in this world, so an allowed caller gets
     # the answer past the policy (400 for bad credentials, 404 for no integration)
     ("PUT", "/campaigns/{cid}/integrations/{provider}"): (

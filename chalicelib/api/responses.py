@@ -260,6 +260,20 @@ class Stats(_Out):
     sync: SyncCounts
 
 
+class Export(_Out):
+    export_id: str
+    kind: str
+    state: str
+    since: str | None
+    rows: int
+    created_at: str
+    created_by: str
+    error: str | None = None
+    available_until: str | None = None
+    download_url: str | None = None
+    download_url_expires_at: str | None = None
+
+
 class Integration(_Out):
     provider: str
     configured: bool

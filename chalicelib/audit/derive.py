@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "report": ("report_id", frozenset({"action_id", "result", "external_provider"})),
     "integration": ("provider", frozenset({"provider", "configured_at", "paused_at"})),
     "sync": ("report_id", frozenset({"provider", "state", "attempts", "retryable"})),
+    "export": ("export_id", frozenset({"kind", "state", "since", "rows"})),
     "user": (
         "user_id",
         frozenset({"is_staff", "staff_trained_at", "mfa_enabled", "contacts_count"}),
@@ -138,6 +139,7 @@ def _event(
             "integration": "integration.updated",
             "totp": "totp.enrolment_started",
             "sync": "sync.pending",
+            "export": "export.requested",
         }.get(kind, f"{kind}.created")
     if action == "REMOVE":
         return {"member": "member.removed", "integration": "integration.removed"}.get(
@@ -159,6 +161,8 @@ def _event(
         return f"sync.{new.get('state')}"
     if kind == "staff_grant":
         return "staff.grant_ended" if new.get("revoked_at") else "staff.grant_issued"
+    if kind == "export" and "state" in fields:
+        return f"export.{new.get('state')}"
     if kind == "list" and "status" in fields:
         return f"list.{new.get('status')}"
     if kind == "deletion":

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     MANAGE_LISTS = "manage_lists"
     VIEW_REPORTS = "view_reports"
     VIEW_STATS = "view_stats"
+    EXPORT_DATA = "export_data"
     VIEW_INTEGRATIONS = "view_integrations"
     MANAGE_INTEGRATIONS = "manage_integrations"
     VIEW_AUDIT = "view_audit"
@@ -71,6 +72,8 @@ RULES: dict[Permission, Rule] = {
     Permission.MANAGE_LISTS: Rule(_ADMINS),
     Permission.VIEW_REPORTS: Rule(_ADMINS, staff_may_read=True),
     Permission.VIEW_STATS: Rule(_ADMINS, staff_may_read=True),
+    # a copy of the campaign's data leaves the platform: its admins only, never staff
+    Permission.EXPORT_DATA: Rule(_ADMINS),
     Permission.VIEW_INTEGRATIONS: Rule(_ADMINS, staff_may_read=True),
     Permission.MANAGE_INTEGRATIONS: Rule(_ADMINS),
     Permission.VIEW_AUDIT: Rule(_ADMINS, staff_may_read=True),

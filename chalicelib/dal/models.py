@@ -337,6 +337,22 @@ class ReportModel(MainModel):
     notes = UnicodeAttribute(null=True)
 
 
+class ExportModel(MainModel):
+    """An export of the campaign's data (`CAMPAIGN#<cid>`, `EXPORT#<eid>`): asked for, then
+    ready (its file in the data bucket) or failed."""
+
+    Meta = MainMeta  # type: ignore[assignment]
+
+    campaign_id = UnicodeAttribute()
+    export_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    state = UnicodeAttribute()
+    since = UnicodeAttribute(null=True)
+    rows = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+
+
 class IntegrationModel(MainModel):
     Meta = MainMeta  # type: ignore[assignment]
 
@@ -602,6 +618,23 @@ class MemberTallyModel(SharedClientModel):
     campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
 
 
+class ExportProgressModel(SharedClientModel):
+    """Ops table: how far an export's file has been written (`EXPORT#<eid>`, `PROGRESS`):
+    its multipart upload, the parts sent, the cursor after their last row. Each part is
+    sent once: the write that records it is conditional on the part number."""
+
+    Meta = OpsMeta  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    upload_id = UnicodeAttribute()
+    parts = JSONAttribute(default=list)  # [{"PartNumber": n, "ETag": "..."}]
+    part_count = NumberAttribute(default=0)
+    cursor = UnicodeAttribute(null=True)
+    rows = NumberAttribute(default=0)
+    campaign_id = UnicodeAttribute(null=True)  # what a campaign's erasure must find here
+
+
 MAIN_MODELS: tuple[type[MainModel], ...] = (
     UserModel,
     TotpModel,
@@ -616,6 +649,7 @@ MAIN_MODELS: tuple[type[MainModel], ...] = (
     ListKeyModel,
     ListErrorModel,
     ReportModel,
+    ExportModel,
     IntegrationModel,
     SyncModel,
     GrantModel,
@@ -632,7 +666,9 @@ def reset_connections() -> None:
     """Forget pynamodb's cached connections (after the endpoint changed: tests, local stack)."""
     from chalicelib.dal import db
 
-    models: tuple[type[Model], ...] = (*MAIN_MODELS, MainModel, SessionModel, OpsModel, KeyModel)
-    for model in models:
+    pending: list[type[Model]] = [SharedClientModel]
+    while pending:  # every model of every table
+        model = pending.pop()
         model._connection = None
+        pending += model.__subclasses__()
     db.reset()

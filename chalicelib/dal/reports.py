@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.dal import stats
-from chalicelib.dal.common import paged_query
+from chalicelib.dal.common import id_floor, paged_query
 from chalicelib.dal.db import conflicted, failed_conditions, transaction
 from chalicelib.dal.models import MemberModel, ReportModel
 from chalicelib.domain.paging import Page
@@ -112,15 +113,24 @@ def get_report(campaign_id: str, report_id: str) -> Report | None:
         return None
 
 
-def list_campaign_reports(campaign_id: str, *, limit: int, cursor: str | None) -> Page:
+def list_campaign_reports(
+    campaign_id: str, *, limit: int, cursor: str | None, since: datetime | None = None
+) -> Page:
+    """The campaign's reports, newest first; with `since`, only those filed from then on
+    (report ids sort by time: a key range, not a filter)."""
+    condition = (
+        ReportModel.sk.between(f"REPORT#{id_floor(since)}", "REPORT#~")
+        if since is not None
+        else ReportModel.sk.startswith("REPORT#")
+    )
     return paged_query(
         ReportModel,
         f"CAMPAIGN#{campaign_id}",
-        scope=f"reports:{campaign_id}",
+        scope=f"reports:{campaign_id}" + (f":{since.isoformat()}" if since else ""),
         limit=limit,
         cursor=cursor,
         convert=_report,
-        range_key_condition=ReportModel.sk.startswith("REPORT#"),
+        range_key_condition=condition,
         newest_first=True,
     )
 

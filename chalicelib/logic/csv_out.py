@@ -29,11 +29,15 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(_TRIGGERS) else text
 
 
-def write_csv(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
-    """A CSV document (header first) with every cell made safe."""
+def csv_lines(rows: Iterable[Iterable[Any]]) -> str:
+    """CSV lines (no header) with every cell made safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()
+
+
+def write_csv(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A CSV document (header first) with every cell made safe."""
+    return csv_lines([header]) + csv_lines(rows)

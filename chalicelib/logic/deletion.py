@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import config, notify
+from chalicelib import aws, config, notify
 from chalicelib.audit import store as audit_store
 from chalicelib.auth.policy import Permission
 from chalicelib.dal import campaigns as campaigns_dal
@@ -195,8 +195,9 @@ def erase(campaign_id: str, *, early: str | None = None, deadline: float | None 
         work.access_parts(),
         work.list_parts(),
         [("campaign", work.campaign_page)],
-        # targets once more: a refresh that began before its member left may have written
-        [("audit", work.audit_page), ("targets_again", work._targets)],
+        # targets once more: a refresh that began before its member left may have written;
+        # export files once the exports are erased (no invocation starts writing one then)
+        [("audit", work.audit_page), ("targets_again", work._targets), ("exports", work._files)],
     ):
         if not work.run_parts(step):  # out of time: the next run resumes from here
             deletion_dal.release(campaign_id, runner)
@@ -291,6 +292,19 @@ class _Erasure:
             for pk, sk in targets_dal.campaign_target_keys(self.campaign_id, PAGE)
         ]
 
+    def _files(self) -> list[Key]:
+        """The campaign's export files in the data bucket, and uploads of one not finished."""
+        s3, bucket = aws.client("s3"), config.settings().data_bucket
+        prefix = f"exports/{self.campaign_id}/"
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=PAGE)
+        keys: list[Key] = [("s3", o["Key"], "", "export_file") for o in listed.get("Contents", [])]
+        uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix, MaxUploads=PAGE)
+        keys += [
+            ("s3-upload", u["Key"], u["UploadId"], "export_upload")
+            for u in uploads.get("Uploads", [])
+        ]
+        return keys
+
     def _ops(self) -> list[Key]:
         return [("ops", pk, sk, "ops_entry") for pk, sk in ops.campaign_item_keys(self.campaign_id)]
 
@@ -359,8 +373,16 @@ class _Erasure:
         by_table: dict[str, list[tuple[str, str]]] = {}
         for table, pk, sk, _kind in keys:
             by_table.setdefault(table, []).append((pk, sk))
+        s3, bucket = aws.client("s3"), config.settings().data_bucket
         for table, found in by_table.items():
-            deletion_dal.delete_keys(self.tables[table], found)
+            if table == "s3":  # an object: its key
+                objects = [{"Key": key} for key, _ in found]
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            elif table == "s3-upload":  # an unfinished upload: its key and id
+                for key, upload_id in found:
+                    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            else:
+                deletion_dal.delete_keys(self.tables[table], found)
 
     @staticmethod
     def _fold(part: Any, keys: list[Key], counts: dict[str, int], digest: str) -> str:

@@ -204,6 +204,16 @@ def handle(body: str, receives: int = 1) -> None:
             raise
     elif kind == "erase":
         erase_part(message)
+    elif kind == "export":
+        from chalicelib.logic import exports
+
+        try:
+            exports.run(message["cid"], message["eid"])
+        except Exception:
+            if receives >= MAX_RECEIVES:  # its last try: the file cannot be written
+                exports.fail(message["cid"], message["eid"])
+                return
+            raise
     elif kind == "retry_failed":  # an admin's retry of a provider's failed sync records
         from chalicelib.logic import sync_records
 

@@ -20,6 +20,7 @@ from pydantic import (
 
 from chalicelib.domain.actions import ActionStatus, ActionType
 from chalicelib.domain.campaigns import Role
+from chalicelib.domain.exports import ExportKind
 from chalicelib.domain.reports import ReportResult
 from chalicelib.errors import InvalidInput
 
@@ -46,6 +47,7 @@ ActionTypeValue = Annotated[ActionType, Strict(False)]
 ActionStatusValue = Annotated[ActionStatus, Strict(False)]
 RoleValue = Annotated[Role, Strict(False)]
 ReportResultValue = Annotated[ReportResult, Strict(False)]
+ExportKindValue = Annotated[ExportKind, Strict(False)]
 
 
 class _In(BaseModel):
@@ -294,3 +296,8 @@ class ActionMapIn(_In):
 
 class InstructionsIn(_In):
     actions: dict[Id, ActionMapIn]
+
+
+class ExportIn(_In):
+    kind: ExportKindValue
+    since: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None

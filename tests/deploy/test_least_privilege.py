@@ -85,6 +85,11 @@ def _every_function_at_work(api, stream, chalice_client, stack, fakes):
         assert report.status == 201, report
     assert api.get(f"/campaigns/{cid}/reports", token=admin.token).status == 200
     assert api.get(f"/campaigns/{cid}/stats", token=admin.token).status == 200
+    for kind in ("reports", "audit"):  # written by the worker, downloaded through a link
+        asked = api.post(f"/campaigns/{cid}/exports", {"kind": kind}, token=admin.token)
+        assert asked.status == 202, asked
+        path = f"/campaigns/{cid}/exports/{asked.body['export_id']}"
+        assert api.get(path, token=admin.token).body["state"] == "ready"
     assert api.get(f"/campaigns/{cid}/audit", token=admin.token).status == 200
 
     records = stream.read()
