@@ -90,7 +90,9 @@ def outbox(stack: dict[str, str]) -> Any:
 def fakes(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Fake VAN, PDI and Salsa servers, and the app pointed at them."""
     from chalicelib import config
-    from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
+    from tests.fakes.pdi import FakePdi
+    from tests.fakes.salsa import FakeSalsa
+    from tests.fakes.van import FakeVan
 
     with FakeVan() as van, FakePdi() as pdi, FakeSalsa() as salsa:
         monkeypatch.setenv("VAN_API_URL", van.url)

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.fakes.crm import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS
+from tests.fakes.pdi import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS
 from tests.helpers import (
     admin_with_mfa,
     create_campaign,

@@ -1,4 +1,4 @@
-"""The CRM clients against the fake VAN, PDI and Salsa servers (tests/fakes/crm.py), over real
+"""The CRM clients against the fake VAN, PDI and Salsa servers (tests/fakes/), over real
 sockets: happy paths, retries, credential rejection, the allow-list, paging, redaction."""
 
 from __future__ import annotations
@@ -30,15 +30,10 @@ from chalicelib.crm.pdi import PdiClient, make_flag
 from chalicelib.crm.retries import RetryPolicy, Timeouts, parse_retry_after
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
-from tests.fakes.crm import (
-    PDI_ACQUISITIONS,
-    PDI_FLAGS,
-    PDI_QUESTIONS,
-    FakeCrmServer,
-    FakePdi,
-    FakeSalsa,
-    FakeVan,
-)
+from tests.fakes.base import FakeCrmServer
+from tests.fakes.pdi import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS, FakePdi
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 READ_TIMEOUT = 0.3
 TIMEOUTS = Timeouts(connect=1.0, read=READ_TIMEOUT)

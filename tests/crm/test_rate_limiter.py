@@ -14,7 +14,8 @@ from chalicelib.crm.ratelimit import RateLimit, RateLimiter, shared_limiter
 from chalicelib.crm.retries import RetryPolicy, deadline
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
-from tests.fakes.crm import FakeSalsa, FakeVan
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 
 class Clock:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.child import LocalStack, start
-from tests.fakes.crm import FakeVan
+from tests.fakes.van import FakeVan
 from tests.helpers import Api, admin_with_mfa, create_campaign, http_transport, join, volunteer
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from devstack.child import LocalStack, start
 from tests.e2e.conftest import Operator
-from tests.fakes.crm import FakeVan
+from tests.fakes.van import FakeVan
 from tests.helpers import (
     PASSWORD,
     Api,
