@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
 
@@ -44,24 +45,37 @@ def test_create_returns_ids_for_questions_and_responses(api):
     assert api.get(f"/campaigns/{cid}/actions/{body['action_id']}", token=admin.token).body == body
 
 
-def test_action_input_is_validated(api):
-    admin, cid, _ = _setup(api)
-    cases = [
-        ({"title": "x"}, "type"),
-        ({"type": "dance", "title": "x"}, "type"),
-        ({"type": "call"}, "title"),
-        ({"type": "call", "title": "x", "status": "archived"}, "status"),
-        ({"type": "call", "title": "x", "questions": [{"responses": []}]}, "questions[0].text"),
-        (
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"title": "x"}, "type", id="no-type"),
+        pytest.param({"type": "dance", "title": "x"}, "type", id="unknown-type"),
+        pytest.param({"type": "call"}, "title", id="no-title"),
+        pytest.param(
+            {"type": "call", "title": "x", "status": "archived"}, "status", id="unknown-status"
+        ),
+        pytest.param(
+            {"type": "call", "title": "x", "questions": [{"responses": []}]},
+            "questions[0].text",
+            id="question-without-text",
+        ),
+        pytest.param(
             {"type": "call", "title": "x", "questions": [{"text": "q", "responses": [{}]}]},
             "questions[0].responses[0].text",
+            id="response-without-text",
         ),
-        ({"type": "call", "title": "x", "questions": "nope"}, "questions"),
-    ]
-    for body, field in cases:
-        reply = api.post(f"/campaigns/{cid}/actions", body, token=admin.token)
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Message"].startswith(field), (body, reply)
+        pytest.param(
+            {"type": "call", "title": "x", "questions": "nope"},
+            "questions",
+            id="questions-not-a-list",
+        ),
+    ],
+)
+def test_action_input_is_validated(api, body, field):
+    admin, cid, _ = _setup(api)
+    reply = api.post(f"/campaigns/{cid}/actions", body, token=admin.token)
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Message"].startswith(field), (body, reply)
 
 
 def test_volunteers_see_live_actions_only(api):
