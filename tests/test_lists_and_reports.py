@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from tests.helpers import (
     admin_with_mfa,
@@ -76,34 +77,52 @@ def test_csv_upload_streams_with_a_header_row(api):
     ]
 
 
-def test_bad_list_uploads_are_400(api):
+CSV_HEADERS = {"Content-Type": "text/csv"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "field"),
+    [
+        pytest.param({"rows": [{"external_id": "1"}]}, None, "name", id="no-name"),
+        pytest.param({"name": "x", "rows": []}, None, "rows", id="no-rows"),
+        pytest.param({"name": "x", "rows": "nope"}, None, "rows", id="rows-not-a-list"),
+        pytest.param(
+            {"name": "x", "rows": [{"external_id": str(i)} for i in range(50_001)]},
+            None,
+            "rows",
+            id="too-many-rows",
+        ),
+        pytest.param("first_name\r\nAnn\r\n", CSV_HEADERS, "body", id="csv-without-external-id"),
+        pytest.param("external_id\r\n1\r\n", CSV_HEADERS, "name", id="csv-without-name"),
+    ],
+)
+def test_bad_list_uploads_are_400(api, body, headers, field):
     admin, cid, _ = _campaign(api)
-    csv_headers = {"Content-Type": "text/csv"}
-    cases = [
-        ({"rows": [{"external_id": "1"}]}, None, "name"),
-        ({"name": "x", "rows": []}, None, "rows"),
-        ({"name": "x", "rows": "nope"}, None, "rows"),
-        ({"name": "x", "rows": [{"external_id": str(i)} for i in range(50_001)]}, None, "rows"),
-        ("first_name\r\nAnn\r\n", csv_headers, "body"),
-        ("external_id\r\n1\r\n", csv_headers, "name"),
-    ]
-    for body, headers, field in cases:
-        path = f"/campaigns/{cid}/lists"
-        if headers and field != "name":
-            path += "?name=x"
-        if isinstance(body, str):
-            reply = api.call("POST", path, raw=body, token=admin.token, headers=headers)
-        else:
-            reply = api.post(path, body, token=admin.token)
-        assert reply.status == 400, (field, reply)
-        assert reply.body["Message"].startswith(field), (field, reply)
-    for body in (
-        {"name": "x", "rows": [{"external_id": "1"}], "provider": "ngp"},
-        {"name": "x", "rows": [{"external_id": "1"}], "provider": 7},
-    ):
-        reply = api.post(f"/campaigns/{cid}/lists", body, token=admin.token)
-        assert reply.status == 400, reply
-        assert reply.body["Message"].startswith("provider"), reply
+    path = f"/campaigns/{cid}/lists"
+    if headers and field != "name":
+        path += "?name=x"
+    if isinstance(body, str):
+        reply = api.call("POST", path, raw=body, token=admin.token, headers=headers)
+    else:
+        reply = api.post(path, body, token=admin.token)
+    assert reply.status == 400, (field, reply)
+    assert reply.body["Message"].startswith(field), (field, reply)
+    assert api.get(f"/campaigns/{cid}/lists", token=admin.token).body["items"] == []
+
+
+@pytest.mark.parametrize("provider", ["ngp", 7])
+def test_a_list_for_an_unknown_provider_is_400(api, provider):
+    admin, cid, _ = _campaign(api)
+    body = {"name": "x", "rows": [{"external_id": "1"}], "provider": provider}
+    reply = api.post(f"/campaigns/{cid}/lists", body, token=admin.token)
+    assert reply.status == 400, reply
+    assert reply.body["Message"].startswith("provider"), reply
+    assert api.get(f"/campaigns/{cid}/lists", token=admin.token).body["items"] == []
+
+
+def test_a_csv_list_for_an_unknown_provider_is_400_and_nothing_is_stored(api):
+    admin, cid, _ = _campaign(api)
+    csv_headers = CSV_HEADERS
     reply = api.call(
         "POST",
         f"/campaigns/{cid}/lists?name=x&provider=ngp",
@@ -352,7 +371,9 @@ def test_list_row_ids_are_not_guessable(api):
     )
 
 
-def test_report_input_is_checked(api):
+def _contact_reported_on(api):
+    """A campaign, its survey and a volunteer's contact: (volunteer, campaign, action, question
+    id, contact id)."""
     admin, cid, vol = _campaign(api)
     action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
     aid = action["action_id"]
@@ -361,33 +382,57 @@ def test_report_input_is_checked(api):
         "/me/contacts", {"contacts": [{"name": "A", "phones": ["2025550141"]}]}, token=vol.token
     )
     contact_id = api.get("/me/contacts", token=vol.token).body["items"][0]["contact_id"]
-    cases = [
-        ({"result": "not_home"}, "contact_id"),
-        ({"contact_id": contact_id, "list_row_id": "x.1", "result": "not_home"}, "contact_id"),
-        ({"contact_id": contact_id}, "result"),
-        ({"contact_id": contact_id, "result": "won"}, "result"),
-        (
-            {
-                "contact_id": contact_id,
+    return vol, cid, aid, question["question_id"], contact_id
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(lambda c, q: {"result": "not_home"}, "contact_id", id="no-contact"),
+        pytest.param(
+            lambda c, q: {"contact_id": c, "list_row_id": "x.1", "result": "not_home"},
+            "contact_id",
+            id="contact-and-list-row",
+        ),
+        pytest.param(lambda c, q: {"contact_id": c}, "result", id="no-result"),
+        pytest.param(
+            lambda c, q: {"contact_id": c, "result": "won"}, "result", id="unknown-result"
+        ),
+        pytest.param(
+            lambda c, q: {
+                "contact_id": c,
                 "result": "canvassed",
                 "responses": [{"question_id": "nope", "response_id": "nope"}],
             },
             "responses[0].question_id",
+            id="unknown-question",
         ),
-        (
-            {
-                "contact_id": contact_id,
+        pytest.param(
+            lambda c, q: {
+                "contact_id": c,
                 "result": "canvassed",
-                "responses": [{"question_id": question["question_id"], "response_id": "nope"}],
+                "responses": [{"question_id": q, "response_id": "nope"}],
             },
             "responses[0].response_id",
+            id="unknown-response",
         ),
-        ({"contact_id": contact_id, "result": "other", "notes": "x" * 2001}, "notes"),
-    ]
-    for body, field in cases:
-        reply = _report(api, vol.token, cid, aid, **body)
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Message"].startswith(field), (body, reply)
+        pytest.param(
+            lambda c, q: {"contact_id": c, "result": "other", "notes": "x" * 2001},
+            "notes",
+            id="notes-too-long",
+        ),
+    ],
+)
+def test_bad_reports_are_400_naming_the_field(api, body, field):
+    vol, cid, aid, question_id, contact_id = _contact_reported_on(api)
+    body = body(contact_id, question_id)
+    reply = _report(api, vol.token, cid, aid, **body)
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Message"].startswith(field), (body, reply)
+
+
+def test_a_report_on_an_unknown_contact_is_404(api):
+    vol, cid, aid, _question_id, _contact_id = _contact_reported_on(api)
     assert (
         _report(api, vol.token, cid, aid, contact_id="someone-else", result="other").status == 404
     )
