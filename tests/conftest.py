@@ -203,3 +203,15 @@ def log_lines() -> Iterator[list[str]]:
         target.setLevel(level)
         target.disabled = disabled
         logging.disable(floor)
+
+
+@pytest.fixture
+def fresh_rate_limiters() -> Iterator[None]:
+    """No learnt rate limit and no pause before the test or after it: the limiters are shared
+    by the clients of one process, keyed by base URL and credentials, and a fake's port can be
+    reused."""
+    from chalicelib.crm.ratelimit import reset_limiters
+
+    reset_limiters()
+    yield
+    reset_limiters()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -30,13 +29,7 @@ SURVEY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limiters() -> Iterator[None]:
-    from chalicelib.crm.ratelimit import reset_limiters
-
-    reset_limiters()
-    yield
-    reset_limiters()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limiters")
 
 
 class World:

@@ -64,27 +64,6 @@ def _options(sleeps: Sleeps, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def van_fake() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture
-def pdi_fake() -> Iterator[FakePdi]:
-    with FakePdi() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture
-def salsa_fake() -> Iterator[FakeSalsa]:
-    with FakeSalsa() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture
 def van(van_fake: FakeVan, sleeps: Sleeps) -> Iterator[VanClient]:
     with VanClient(van_fake.url, van_fake.credentials, **_options(sleeps)) as client:
         yield client
@@ -400,27 +379,46 @@ def test_no_allowed_endpoint_can_create_a_person(client_class: Any) -> None:
             assert endpoint.guard({"payload": {"supporters": [{"supporterId": "abc"}]}}) is None
 
 
-def test_the_core_cannot_be_built_with_a_person_creating_endpoint() -> None:
-    for endpoint in [
+@pytest.mark.parametrize(
+    "endpoint",
+    [
         Endpoint("POST", "/people/{anything}"),
         Endpoint("POST", "/contacts"),
         Endpoint("DELETE", "/supporters"),
-        Endpoint("PUT", "/supporters"),  # unguarded
-    ]:
-        with pytest.raises(EndpointNotAllowed):
-            HttpCore(provider="x", base_url="https://crm.example.org", endpoints=[endpoint])
+        pytest.param(Endpoint("PUT", "/supporters"), id="PUT /supporters unguarded"),
+    ],
+    ids=str,
+)
+def test_the_core_cannot_be_built_with_a_person_creating_endpoint(endpoint: Endpoint) -> None:
+    with pytest.raises(EndpointNotAllowed):
+        HttpCore(provider="x", base_url="https://crm.example.org", endpoints=[endpoint])
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("../findOrCreate", id="up-to-findOrCreate"),
+        pytest.param("1001/mergeInto", id="on-to-mergeInto"),
+        pytest.param("", id="empty"),
+        pytest.param("..", id="up"),
+    ],
+)
 def test_path_parameters_cannot_reach_another_endpoint(
-    van: VanClient, van_fake: FakeVan, pdi: PdiClient, pdi_fake: FakePdi
+    van: VanClient, van_fake: FakeVan, pdi: PdiClient, pdi_fake: FakePdi, bad: str
 ) -> None:
-    for bad in ("../findOrCreate", "1001/mergeInto", "", ".."):
-        with pytest.raises((EndpointNotAllowed, ValueError)):
-            van.person_exists(bad)
-        with pytest.raises(EndpointNotAllowed):
-            van.core.request("GET", "/people/{vanId}", path_params={"vanId": bad})
-        with pytest.raises((EndpointNotAllowed, ValueError)):
-            pdi.person_exists(bad)
+    with pytest.raises((EndpointNotAllowed, ValueError)):
+        van.person_exists(bad)
+    with pytest.raises(EndpointNotAllowed):
+        van.core.request("GET", "/people/{vanId}", path_params={"vanId": bad})
+    with pytest.raises((EndpointNotAllowed, ValueError)):
+        pdi.person_exists(bad)
+    assert van_fake.calls == []
+    assert pdi_fake.calls == []
+
+
+def test_a_missing_or_concrete_path_parameter_is_refused(
+    van: VanClient, van_fake: FakeVan, pdi_fake: FakePdi
+) -> None:
     with pytest.raises(EndpointNotAllowed):
         van.core.request("GET", "/people/{vanId}")  # a missing parameter
     with pytest.raises(EndpointNotAllowed):
@@ -993,9 +991,16 @@ def test_importing_the_package_does_not_import_requests() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_errors_are_crm_errors_except_the_allow_list() -> None:
-    for cls in (CredentialsRejected, PersonNotFound, RateLimited, TransientCrmError):
-        assert issubclass(cls, CrmError)
+@pytest.mark.parametrize(
+    "cls",
+    [CredentialsRejected, PersonNotFound, RateLimited, TransientCrmError],
+    ids=lambda cls: cls.__name__,
+)
+def test_errors_are_crm_errors(cls: type[Exception]) -> None:
+    assert issubclass(cls, CrmError)
+
+
+def test_the_allow_list_error_is_not_a_crm_error() -> None:
     assert not issubclass(EndpointNotAllowed, CrmError)
 
 

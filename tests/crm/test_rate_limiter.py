@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -154,13 +153,6 @@ def test_threads_share_one_limiter_and_keep_its_pace() -> None:
 
 
 # ---- the clients --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def van_fake() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
 
 
 def test_clients_of_one_account_share_a_limiter(van_fake: FakeVan) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devstack.child import LocalStack, start
+from devstack.child import LocalStack
 from tests.e2e.conftest import Operator
-from tests.fakes.van import FakeVan
 from tests.helpers import (
     PASSWORD,
     Api,
@@ -26,16 +24,9 @@ from tests.helpers import (
 
 
 @pytest.fixture(scope="module")
-def van() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def local_stack(van: FakeVan) -> Iterator[LocalStack]:
-    stack = start({"VAN_API_URL": van.url, "SEED": "false"})
-    yield stack
-    stack.stop()
+def local_stack(stack_with_van: LocalStack) -> LocalStack:
+    """Here the stack the operator works on is the one that talks to the VAN stand-in."""
+    return stack_with_van
 
 
 @pytest.fixture(scope="module")
