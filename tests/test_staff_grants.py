@@ -45,13 +45,8 @@ def _grant(cid, person, hours=4, reason="Support ticket 4411: sync errors"):
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param("", id="campaign"),
-        pytest.param("/members", id="members"),
-        pytest.param("/reports", id="reports"),
-        pytest.param("/audit", id="audit"),
-        pytest.param("/actions", id="actions"),
-    ],
+    ["", "/members", "/reports", "/audit", "/actions"],
+    ids=["campaign", "members", "reports", "audit", "actions"],
 )
 def test_staff_without_a_grant_sees_nothing_of_the_campaign(api, path):
     admin = admin_with_mfa(api)

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.dal import actions, campaigns, common, users
-from chalicelib.domain import Action, Campaign, Membership, Page, Question, Response, Role, User
+from chalicelib.domain.actions import Action, Question, Response
+from chalicelib.domain.campaigns import Campaign, Membership, Role
+from chalicelib.domain.paging import Page
+from chalicelib.domain.people import User
 
 
 def stored(table: Any, pk: str, sk: str | None = None) -> dict[str, Any] | None:

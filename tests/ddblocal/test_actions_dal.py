@@ -10,7 +10,8 @@ import pytest
 from pynamodb.exceptions import PutError
 
 from chalicelib.dal import actions
-from chalicelib.domain import Page, Question, Response
+from chalicelib.domain.actions import Question, Response
+from chalicelib.domain.paging import Page
 from chalicelib.errors import Conflict, NotFound
 from tests.ddblocal.helpers import (
     BOOKKEEPING,

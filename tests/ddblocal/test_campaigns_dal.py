@@ -10,7 +10,8 @@ import pytest
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.dal import campaigns, users
-from chalicelib.domain import JoinCode, Membership, Page, Role
+from chalicelib.domain.campaigns import JoinCode, Membership, Role
+from chalicelib.domain.paging import Page
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from tests.ddblocal.helpers import (
     add_admin,

@@ -12,7 +12,7 @@ from chalicelib import config
 from chalicelib.dal import actions, campaigns, common, users
 from chalicelib.dal.common import get_together
 from chalicelib.dal.models import ActionModel
-from chalicelib.domain import Role
+from chalicelib.domain.campaigns import Role
 from chalicelib.errors import InvalidInput
 from tests.ddblocal.helpers import add_volunteer, make_campaign, new_action, pages
 

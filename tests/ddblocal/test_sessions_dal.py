@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from chalicelib.dal import sessions
-from chalicelib.domain import Session
+from chalicelib.domain.people import Session
 from chalicelib.errors import NotAuthenticated
 from tests.ddblocal.helpers import race, stored
 

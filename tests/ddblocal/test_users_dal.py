@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chalicelib.dal import users
-from chalicelib.domain import User
+from chalicelib.domain.people import User
 from chalicelib.errors import Conflict, NotFound
 from tests.ddblocal.helpers import make_user, stored
 
