@@ -427,11 +427,21 @@ def test_a_missing_or_concrete_path_parameter_is_refused(
     assert pdi_fake.calls == []
 
 
-def test_base_url_must_be_https_and_carry_no_credentials() -> None:
-    creds = {"application_name": "a", "api_key": "k", "db_mode": 1}
-    for url in ("http://api.securevan.com/v4", "https://u:p@api.securevan.com/v4", "ftp://x"):
-        with pytest.raises(ValueError):
-            VanClient(url, creds)
+VAN_CREDENTIALS = {"application_name": "a", "api_key": "k", "db_mode": 1}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.securevan.com/v4", "https://u:p@api.securevan.com/v4", "ftp://x"],
+    ids=["plain-http", "credentials-in-url", "not-http"],
+)
+def test_base_url_must_be_https_and_carry_no_credentials(url: str) -> None:
+    with pytest.raises(ValueError):
+        VanClient(url, VAN_CREDENTIALS)
+
+
+def test_https_or_a_loopback_base_url_is_taken() -> None:
+    creds = VAN_CREDENTIALS
     VanClient("https://api.securevan.com/v4", creds).close()
     VanClient("http://127.0.0.1:9/v4", creds).close()
 
@@ -889,25 +899,42 @@ def test_salsa_set_custom_fields(salsa: SalsaClient, salsa_fake: FakeSalsa) -> N
         salsa.set_custom_fields("not-a-supporter", values)
 
 
+CUSTOM_VALUES = [{"fieldId": "cf-1", "value": "Yes"}]
+
+
+@pytest.mark.parametrize("empty", ["", "   "], ids=["empty", "blank"])
 def test_salsa_put_supporters_without_supporter_id_is_impossible(
-    salsa: SalsaClient, salsa_fake: FakeSalsa
+    salsa: SalsaClient, salsa_fake: FakeSalsa, empty: str
 ) -> None:
-    values = [{"fieldId": "cf-1", "value": "Yes"}]
-    for empty in ("", "   "):
-        with pytest.raises(EndpointNotAllowed):
-            salsa.set_custom_fields(empty, values)
-    bodies: list[Any] = [
+    with pytest.raises(EndpointNotAllowed):
+        salsa.set_custom_fields(empty, CUSTOM_VALUES)
+    assert salsa_fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         None,
-        {"payload": {"supporters": [{"firstName": "New", "customFieldValues": values}]}},
+        {"payload": {"supporters": [{"firstName": "New", "customFieldValues": CUSTOM_VALUES}]}},
         {"payload": {"supporters": [{"supporterId": "abc"}, {"email": "new@example.org"}]}},
         {"payload": {"supporters": []}},
         {"payload": {"supporters": [{"supporterId": None}]}},
-    ]
-    for body in bodies:
-        with pytest.raises(EndpointNotAllowed):
-            salsa.core.request("PUT", "/supporters", body=body)
+    ],
+    ids=["no-body", "new-supporter", "one-without-id", "no-supporters", "null-id"],
+)
+def test_salsa_put_supporters_refuses_a_body_that_could_create_a_supporter(
+    salsa: SalsaClient, salsa_fake: FakeSalsa, body: Any
+) -> None:
     with pytest.raises(EndpointNotAllowed):
-        salsa._put_supporters([{"customFieldValues": values}])
+        salsa.core.request("PUT", "/supporters", body=body)
+    assert salsa_fake.calls == []
+
+
+def test_salsa_put_supporters_of_no_one_is_impossible(
+    salsa: SalsaClient, salsa_fake: FakeSalsa
+) -> None:
+    with pytest.raises(EndpointNotAllowed):
+        salsa._put_supporters([{"customFieldValues": CUSTOM_VALUES}])
     assert salsa_fake.calls == []
 
 
