@@ -115,7 +115,7 @@ class Call:
 
 def _serve_fake(conn: Any, people: range) -> None:
     """The child: a FakeVan, driven over `conn` (method name and arguments in, result out)."""
-    from tests.fakes.crm import FakeVan
+    from tests.fakes.van import FakeVan
 
     with FakeVan(people=people) as fake:
         conn.send((fake.url, fake.credentials))
@@ -131,7 +131,7 @@ def _serve_fake(conn: Any, people: range) -> None:
 
 
 class RemoteFakeVan:
-    """`tests.fakes.crm.FakeVan` in a child process. The provider is another machine: in this
+    """`tests.fakes.van.FakeVan` in a child process. The provider is another machine: in this
     process it would take the GIL from the sync's threads for every call it answers, and its
     own timing (the 50 ms, the rate limit's window) would jitter with theirs."""
 

@@ -561,7 +561,7 @@ def _measure_size(n: int, engine: str) -> dict[str, dict[str, Any]]:
 
     from bench.harness import on_dynamodb_local
     from devstack.stack import Emulator, apply, base_environment, provision
-    from tests.fakes.crm import FakeVan
+    from tests.fakes.van import FakeVan
     from tests.helpers import Api, chalice_transport
     from tests.queues import ImportQueue
 

@@ -90,7 +90,9 @@ def outbox(stack: dict[str, str]) -> Any:
 def fakes(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Fake VAN, PDI and Salsa servers, and the app pointed at them."""
     from chalicelib import config
-    from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
+    from tests.fakes.pdi import FakePdi
+    from tests.fakes.salsa import FakeSalsa
+    from tests.fakes.van import FakeVan
 
     with FakeVan() as van, FakePdi() as pdi, FakeSalsa() as salsa:
         monkeypatch.setenv("VAN_API_URL", van.url)
@@ -203,3 +205,15 @@ def log_lines() -> Iterator[list[str]]:
         target.setLevel(level)
         target.disabled = disabled
         logging.disable(floor)
+
+
+@pytest.fixture
+def fresh_rate_limiters() -> Iterator[None]:
+    """No learnt rate limit and no pause before the test or after it: the limiters are shared
+    by the clients of one process, keyed by base URL and credentials, and a fake's port can be
+    reused."""
+    from chalicelib.crm.ratelimit import reset_limiters
+
+    reset_limiters()
+    yield
+    reset_limiters()

@@ -217,3 +217,17 @@ def metrics_counted(out: str) -> Counter[str]:
             value = doc[metric["Name"]]
             totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
     return totals
+
+
+def campaign_with_volunteer(api: Api) -> tuple[Person, str, Person]:
+    """An admin with MFA, their campaign and a volunteer who has joined it."""
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    vol = volunteer(api)
+    join(api, admin, cid, vol)
+    return admin, cid, vol
+
+
+def file_report(api: Api, token: str, cid: str, aid: str, **fields: Any) -> Reply:
+    """A report on an action, filed with `token`."""
+    return api.post(f"/campaigns/{cid}/actions/{aid}/reports", fields, token=token)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
-from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
+from tests.helpers import (
+    admin_with_mfa,
+    campaign_with_volunteer,
+    create_action,
+    create_campaign,
+    join,
+    volunteer,
+)
 
 SURVEY = {
     "type": "survey",
@@ -18,16 +26,8 @@ SURVEY = {
 }
 
 
-def _setup(api):
-    admin = admin_with_mfa(api)
-    cid = create_campaign(api, admin)
-    vol = volunteer(api)
-    join(api, admin, cid, vol)
-    return admin, cid, vol
-
-
 def test_create_returns_ids_for_questions_and_responses(api):
-    admin, cid, _ = _setup(api)
+    admin, cid, _ = campaign_with_volunteer(api)
     reply = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token)
     assert reply.status == 201
     body = reply.body
@@ -44,28 +44,41 @@ def test_create_returns_ids_for_questions_and_responses(api):
     assert api.get(f"/campaigns/{cid}/actions/{body['action_id']}", token=admin.token).body == body
 
 
-def test_action_input_is_validated(api):
-    admin, cid, _ = _setup(api)
-    cases = [
-        ({"title": "x"}, "type"),
-        ({"type": "dance", "title": "x"}, "type"),
-        ({"type": "call"}, "title"),
-        ({"type": "call", "title": "x", "status": "archived"}, "status"),
-        ({"type": "call", "title": "x", "questions": [{"responses": []}]}, "questions[0].text"),
-        (
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"title": "x"}, "type", id="no-type"),
+        pytest.param({"type": "dance", "title": "x"}, "type", id="unknown-type"),
+        pytest.param({"type": "call"}, "title", id="no-title"),
+        pytest.param(
+            {"type": "call", "title": "x", "status": "archived"}, "status", id="unknown-status"
+        ),
+        pytest.param(
+            {"type": "call", "title": "x", "questions": [{"responses": []}]},
+            "questions[0].text",
+            id="question-without-text",
+        ),
+        pytest.param(
             {"type": "call", "title": "x", "questions": [{"text": "q", "responses": [{}]}]},
             "questions[0].responses[0].text",
+            id="response-without-text",
         ),
-        ({"type": "call", "title": "x", "questions": "nope"}, "questions"),
-    ]
-    for body, field in cases:
-        reply = api.post(f"/campaigns/{cid}/actions", body, token=admin.token)
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Message"].startswith(field), (body, reply)
+        pytest.param(
+            {"type": "call", "title": "x", "questions": "nope"},
+            "questions",
+            id="questions-not-a-list",
+        ),
+    ],
+)
+def test_action_input_is_validated(api, body, field):
+    admin, cid, _ = campaign_with_volunteer(api)
+    reply = api.post(f"/campaigns/{cid}/actions", body, token=admin.token)
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Message"].startswith(field), (body, reply)
 
 
 def test_volunteers_see_live_actions_only(api):
-    admin, cid, vol = _setup(api)
+    admin, cid, vol = campaign_with_volunteer(api)
     live = create_action(api, admin, cid, status="live", title="Live one")
     draft = create_action(api, admin, cid, status="draft", title="Draft")
     closed = create_action(api, admin, cid, status="closed", title="Closed")
@@ -79,14 +92,14 @@ def test_volunteers_see_live_actions_only(api):
 
 
 def test_volunteers_may_not_ask_for_deleted_actions(api):
-    _admin, cid, vol = _setup(api)
+    _admin, cid, vol = campaign_with_volunteer(api)
     assert api.get(f"/campaigns/{cid}/actions?include_deleted=true", token=vol.token).status == 403
     admin_reply = api.get(f"/campaigns/{cid}/actions?include_deleted=maybe", token=_admin.token)
     assert admin_reply.status == 400
 
 
 def test_patch_is_partial(api):
-    admin, cid, _ = _setup(api)
+    admin, cid, _ = campaign_with_volunteer(api)
     action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
     aid = action["action_id"]
     reply = api.patch(f"/campaigns/{cid}/actions/{aid}", {"title": "Renamed"}, token=admin.token)
@@ -108,7 +121,7 @@ def test_patch_is_partial(api):
 
 
 def test_patch_questions_keeps_the_ids_it_names(api):
-    admin, cid, _ = _setup(api)
+    admin, cid, _ = campaign_with_volunteer(api)
     action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
     aid = action["action_id"]
     first = action["questions"][0]
@@ -135,7 +148,7 @@ def test_patch_questions_keeps_the_ids_it_names(api):
 
 
 def test_soft_delete_and_restore_bring_the_action_back_exactly(api, stack):
-    admin, cid, vol = _setup(api)
+    admin, cid, vol = campaign_with_volunteer(api)
     action = api.post(f"/campaigns/{cid}/actions", SURVEY, token=admin.token).body
     aid = action["action_id"]
     table = boto3.resource("dynamodb").Table(stack["MAIN_TABLE"])
@@ -184,13 +197,13 @@ def test_soft_delete_and_restore_bring_the_action_back_exactly(api, stack):
 
 
 def test_delete_and_restore_of_unknown_actions_are_404(api):
-    admin, cid, _ = _setup(api)
+    admin, cid, _ = campaign_with_volunteer(api)
     assert api.delete(f"/campaigns/{cid}/actions/none", token=admin.token).status == 404
     assert api.post(f"/campaigns/{cid}/actions/none/restore", token=admin.token).status == 404
 
 
 def test_actions_paginate_with_filters(api):
-    admin, cid, vol = _setup(api)
+    admin, cid, vol = campaign_with_volunteer(api)
     live = [create_action(api, admin, cid, title=f"L{i}")["action_id"] for i in range(3)]
     for i in range(3):
         create_action(api, admin, cid, title=f"D{i}", status="draft")
@@ -207,7 +220,9 @@ def test_actions_paginate_with_filters(api):
 
 
 def test_a_volunteers_list_of_live_actions_is_one_query_however_many_there_are(api, enforcer):
-    from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
+    from tests.helpers import (
+        create_action,
+    )
 
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)

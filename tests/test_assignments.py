@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
 
 
@@ -125,18 +127,28 @@ def test_two_admins_assigning_at_once_never_hand_out_a_row_twice(api):
     assert len(rows) == len(set(rows)) == 30
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param({"count": 0}, "count", id="count-zero"),
+        pytest.param({"count": 1001}, "count", id="count-too-large"),
+        pytest.param({"user_id": "nobody"}, "user_id", id="unknown-user"),
+        pytest.param({"list_id": "nolist"}, "list_id", id="unknown-list"),
+        pytest.param({"user_id": None}, "user_id", id="no-user"),
+    ],
+)
+def test_bad_assignments_are_400_naming_the_field(api, change, field):
+    admin, cid, (a, _b, _c), list_id, aid = _world(api)
+    path = f"/campaigns/{cid}/actions/{aid}/assignments"
+    body = {"user_id": a.user_id, "list_id": list_id, "count": 1, **change}
+    body = {k: v for k, v in body.items() if v is not None}  # None: the field is left out
+    reply = api.post(path, body, token=admin.token)
+    assert (reply.status, reply.body.get("Field")) == (400, field), (body, reply)
+
+
 def test_bad_assignments_are_refused(api, raw_api):
     admin, cid, (a, _b, _c), list_id, aid = _world(api)
     path = f"/campaigns/{cid}/actions/{aid}/assignments"
-    for body, field in (
-        ({"user_id": a.user_id, "list_id": list_id, "count": 0}, "count"),
-        ({"user_id": a.user_id, "list_id": list_id, "count": 1001}, "count"),
-        ({"user_id": "nobody", "list_id": list_id, "count": 1}, "user_id"),
-        ({"user_id": a.user_id, "list_id": "nolist", "count": 1}, "list_id"),
-        ({"list_id": list_id, "count": 1}, "user_id"),
-    ):
-        reply = api.post(path, body, token=admin.token)
-        assert (reply.status, reply.body.get("Field")) == (400, field), (body, reply)
     missing = api.post(
         f"/campaigns/{cid}/actions/nosuch/assignments",
         {"user_id": a.user_id, "list_id": list_id, "count": 1},

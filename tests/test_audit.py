@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.fakes.crm import FakeVan
+from tests.fakes.van import FakeVan
 from tests.helpers import PASSWORD, admin_with_mfa, create_campaign, join, volunteer
 from tests.streams import broken_copy
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pyotp
+import pytest
 
 from tests.helpers import (
     PASSWORD,
@@ -37,20 +38,42 @@ def test_signup_twice_is_a_conflict(api):
     assert again.status == 409
 
 
-def test_signup_names_the_bad_field(api):
-    cases = [
-        ({"password": PASSWORD, "name": "X"}, "email"),
-        ({"email": "not-an-email", "password": PASSWORD, "name": "X"}, "email"),
-        ({"email": unique_email(), "password": "short", "name": "X"}, "password"),
-        ({"email": unique_email(), "password": PASSWORD, "name": "  "}, "name"),
-        ({"email": unique_email(), "password": PASSWORD, "name": 5}, "name"),
-        ({"email": unique_email(), "password": PASSWORD, "name": "X", "phone": "12"}, "phone"),
-        ({"email": unique_email(), "password": "alllowercase1", "name": "X"}, "password"),
-    ]
-    for body, field in cases:
-        reply = api.post("/auth/signup", body)
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Message"].startswith(field), (body, reply)
+NEW_EMAIL = object()  # stands for an address no one has signed up with
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"password": PASSWORD, "name": "X"}, "email", id="no-email"),
+        pytest.param(
+            {"email": "not-an-email", "password": PASSWORD, "name": "X"}, "email", id="bad-email"
+        ),
+        pytest.param(
+            {"email": NEW_EMAIL, "password": "short", "name": "X"}, "password", id="short-password"
+        ),
+        pytest.param(
+            {"email": NEW_EMAIL, "password": PASSWORD, "name": "  "}, "name", id="blank-name"
+        ),
+        pytest.param(
+            {"email": NEW_EMAIL, "password": PASSWORD, "name": 5}, "name", id="name-not-text"
+        ),
+        pytest.param(
+            {"email": NEW_EMAIL, "password": PASSWORD, "name": "X", "phone": "12"},
+            "phone",
+            id="bad-phone",
+        ),
+        pytest.param(
+            {"email": NEW_EMAIL, "password": "alllowercase1", "name": "X"},
+            "password",
+            id="password-without-capitals",
+        ),
+    ],
+)
+def test_signup_names_the_bad_field(api, body, field):
+    body = {k: unique_email() if v is NEW_EMAIL else v for k, v in body.items()}
+    reply = api.post("/auth/signup", body)
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Message"].startswith(field), (body, reply)
 
 
 def test_signup_normalises_the_phone(api):
@@ -167,14 +190,28 @@ def test_other_sessions_survive_a_logout(api):
     assert api.get("/me", token=other.token).status == 200
 
 
-def test_garbage_and_forged_tokens_are_401(api):
+def _forged(token: str) -> str:
+    header, payload, signature = token.split(".")
+    return f"{header}.{payload}.{signature[::-1]}"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda token: "garbage", id="garbage"),
+        pytest.param(_forged, id="forged-signature"),
+        pytest.param(lambda token: token + "x", id="trailing-character"),
+    ],
+)
+def test_garbage_and_forged_tokens_are_401(api, spoil):
     vol = volunteer(api)
-    header, payload, signature = vol.token.split(".")
-    forged = f"{header}.{payload}.{signature[::-1]}"
-    for token in ("garbage", forged, vol.token + "x"):
-        reply = api.get("/me", token=token)
-        assert reply.status == 401, token
-        assert reply.body["Code"] == "UnauthorizedError"
+    token = spoil(vol.token)
+    reply = api.get("/me", token=token)
+    assert reply.status == 401, token
+    assert reply.body["Code"] == "UnauthorizedError"
+
+
+def test_a_basic_or_missing_authorization_is_401(api):
     assert api.get("/me", headers={"Authorization": "Basic abc"}).status == 401
     assert api.get("/me").status == 401
 

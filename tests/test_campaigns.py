@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from tests.helpers import admin_with_mfa, create_campaign, join, volunteer
 
@@ -29,12 +30,24 @@ def test_create_campaign_needs_mfa(api):
     assert "MFA" in reply.body["Message"]
 
 
-def test_campaign_input_is_validated(api):
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-name"),
+        pytest.param({"name": ""}, id="empty-name"),
+        pytest.param({"name": 3}, id="name-not-text"),
+        pytest.param({"name": "x" * 201}, id="name-too-long"),
+    ],
+)
+def test_campaign_input_is_validated(api, body):
     admin = admin_with_mfa(api)
-    for body in ({}, {"name": ""}, {"name": 3}, {"name": "x" * 201}):
-        reply = api.post("/campaigns", body, token=admin.token)
-        assert reply.status == 400, body
-        assert reply.body["Message"].startswith("name")
+    reply = api.post("/campaigns", body, token=admin.token)
+    assert reply.status == 400, body
+    assert reply.body["Message"].startswith("name")
+
+
+def test_campaign_settings_must_be_an_object(api):
+    admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
     reply = api.patch(f"/campaigns/{cid}", {"settings": "not an object"}, token=admin.token)
     assert reply.status == 400
@@ -182,9 +195,14 @@ def test_members_paginate(api):
         if not cursor:
             break
     assert sorted(seen) == sorted([admin.user_id] + [p.user_id for p in people])
-    for bad in ("?limit=0", "?limit=201", "?limit=abc", "?cursor=garbage"):
-        reply = api.get(f"/campaigns/{cid}/members{bad}", token=admin.token)
-        assert reply.status == 400, bad
+
+
+@pytest.mark.parametrize("bad", ["?limit=0", "?limit=201", "?limit=abc", "?cursor=garbage"])
+def test_bad_member_paging_parameters_are_400(api, bad):
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    reply = api.get(f"/campaigns/{cid}/members{bad}", token=admin.token)
+    assert reply.status == 400, bad
 
 
 def test_a_cursor_from_another_campaign_is_refused(api):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.fakes.crm import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS
+from tests.fakes.pdi import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS
 from tests.helpers import (
     admin_with_mfa,
     create_campaign,
@@ -30,13 +29,7 @@ SURVEY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limiters() -> Iterator[None]:
-    from chalicelib.crm.ratelimit import reset_limiters
-
-    reset_limiters()
-    yield
-    reset_limiters()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limiters")
 
 
 class World:
@@ -211,19 +204,33 @@ def test_a_provider_that_hangs_gets_a_504_within_the_api_budget(api, fakes, monk
     assert listed.body["items"] == []
 
 
-def test_credential_fields_are_checked(api, fakes):
+@pytest.mark.parametrize(
+    ("provider", "body", "field"),
+    [
+        pytest.param(
+            "van", {"application_name": "x", "api_key": "k"}, "db_mode", id="van-no-db-mode"
+        ),
+        pytest.param(
+            "van",
+            {"application_name": "x", "api_key": "k", "db_mode": 2},
+            "db_mode",
+            id="van-unknown-db-mode",
+        ),
+        pytest.param("pdi", {"username": "u", "password": "p"}, "api_token", id="pdi-no-token"),
+        pytest.param("salsa", {}, "api_token", id="salsa-no-token"),
+    ],
+)
+def test_credential_fields_are_checked(api, fakes, provider, body, field):
     world = World(api, fakes, [])
     path = f"/campaigns/{world.cid}/integrations"
-    cases = [
-        ("van", {"application_name": "x", "api_key": "k"}, "db_mode"),
-        ("van", {"application_name": "x", "api_key": "k", "db_mode": 2}, "db_mode"),
-        ("pdi", {"username": "u", "password": "p"}, "api_token"),
-        ("salsa", {}, "api_token"),
-    ]
-    for provider, body, field in cases:
-        reply = api.put(f"{path}/{provider}", body, token=world.admin.token)
-        assert reply.status == 400, (provider, reply)
-        assert reply.body["Message"].startswith(field)
+    reply = api.put(f"{path}/{provider}", body, token=world.admin.token)
+    assert reply.status == 400, (provider, reply)
+    assert reply.body["Message"].startswith(field)
+
+
+def test_an_unknown_provider_or_no_integration_is_404(api, fakes):
+    world = World(api, fakes, [])
+    path = f"/campaigns/{world.cid}/integrations"
     assert api.put(f"{path}/hubspot", {}, token=world.admin.token).status == 404
     assert api.delete(f"{path}/van", token=world.admin.token).status == 404
 
@@ -243,35 +250,52 @@ def test_catalog_follows_paging_and_is_cached(api, fakes):
     assert len(fakes["van"].calls) == calls  # from the cache
 
 
-def test_instructions_name_only_what_exists(api, fakes):
-    world = World(api, fakes, [])
-    world.configure("van")
-    bad = [
-        ({"actions": {"nope": {}}}, "actions.nope"),
-        ({"actions": {world.aid: {"results": {"won": 1}}}}, f"actions.{world.aid}.results.won"),
-        ({"actions": {world.aid: {"questions": {"q": {}}}}}, f"actions.{world.aid}.questions.q"),
-        (
-            {
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        pytest.param(lambda a, q: {"actions": {"nope": {}}}, "actions.nope", id="unknown-action"),
+        pytest.param(
+            lambda a, q: {"actions": {a: {"results": {"won": 1}}}},
+            "actions.{aid}.results.won",
+            id="unknown-result",
+        ),
+        pytest.param(
+            lambda a, q: {"actions": {a: {"questions": {"q": {}}}}},
+            "actions.{aid}.questions.q",
+            id="unknown-question",
+        ),
+        pytest.param(
+            lambda a, q: {
                 "actions": {
-                    world.aid: {
-                        "questions": {world.qid: {"external_question_id": 1, "responses": {"r": 2}}}
-                    }
+                    a: {"questions": {q: {"external_question_id": 1, "responses": {"r": 2}}}}
                 }
             },
-            f"actions.{world.aid}.questions.{world.qid}.responses.r",
+            "actions.{aid}.questions.{qid}.responses.r",
+            id="unknown-response",
         ),
-        (
-            {"actions": {world.aid: {"questions": {world.qid: {"responses": {}}}}}},
-            f"actions.{world.aid}.questions.{world.qid}.external_question_id",
+        pytest.param(
+            lambda a, q: {"actions": {a: {"questions": {q: {"responses": {}}}}}},
+            "actions.{aid}.questions.{qid}.external_question_id",
+            id="no-external-question-id",
         ),
-        ({"actions": []}, "actions"),
-    ]
-    for body, field in bad:
-        reply = api.put(
-            f"/campaigns/{world.cid}/integrations/van/instructions", body, token=world.admin.token
-        )
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Message"].startswith(field), (field, reply)
+        pytest.param(lambda a, q: {"actions": []}, "actions", id="actions-not-an-object"),
+    ],
+)
+def test_instructions_name_only_what_exists(api, fakes, bad, field):
+    world = World(api, fakes, [])
+    world.configure("van")
+    body = bad(world.aid, world.qid)
+    field = field.format(aid=world.aid, qid=world.qid)
+    reply = api.put(
+        f"/campaigns/{world.cid}/integrations/van/instructions", body, token=world.admin.token
+    )
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Message"].startswith(field), (field, reply)
+
+
+def test_instructions_for_a_provider_not_configured_are_404(api, fakes):
+    world = World(api, fakes, [])
+    world.configure("van")
     not_configured = api.put(
         f"/campaigns/{world.cid}/integrations/pdi/instructions",
         {"actions": {}},

@@ -71,33 +71,61 @@ def test_oversized_settings_are_refused_and_change_nothing(api, stream, size, fi
     assert stream.read() == []  # nothing written, so nothing to audit
 
 
+FOUR = "\U0001f5f3"  # 4 bytes in UTF-8
+
+
+def _largest_action() -> dict:
+    """An action just within the limit on its text: 1 + 4,000 * 4 + 50 * (40 + 20 * 280) bytes."""
+    questions = [
+        {"text": FOUR * 10, "responses": [{"text": FOUR * 70} for _ in range(20)]}
+        for _ in range(50)
+    ]
+    return {"type": "survey", "title": "T", "instructions": FOUR * 4_000, "questions": questions}
+
+
 def test_an_oversized_action_is_refused_and_the_largest_allowed_one_is_stored(api):
     from chalicelib.logic.inputs import MAX_ACTION_TEXT_BYTES
 
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
-    four = "\U0001f5f3"  # 4 bytes in UTF-8
-    questions = [
-        {"text": four * 10, "responses": [{"text": four * 70} for _ in range(20)]}
-        for _ in range(50)
-    ]
-    largest = {"type": "survey", "title": "T", "instructions": four * 4_000, "questions": questions}
+    largest = _largest_action()
     text = 1 + 4_000 * 4 + 50 * (40 + 20 * 280)
     assert MAX_ACTION_TEXT_BYTES - 2_000 < text <= MAX_ACTION_TEXT_BYTES
     stored = api.post(f"/campaigns/{cid}/actions", largest, token=admin.token)
     assert stored.status == 201, str(stored)[:300]
-    too_much = {**largest, "instructions": four * 5_000}
+    too_much = {**largest, "instructions": FOUR * 5_000}
     reply = api.post(f"/campaigns/{cid}/actions", too_much, token=admin.token)
     assert reply.status == 400 and reply.body["Field"] == "questions", str(reply)[:200]
-    for change, field in (
-        ({"instructions": "x" * 800_000}, "body"),
-        ({"questions": [{"text": "q", "responses": [{"text": "r"}]}] * 51}, "questions"),
-        ({"questions": [{"text": "q", "responses": [{"text": "r"}] * 21}]}, "questions"),
-        ({"questions": [{"text": "q" * 501, "responses": []}]}, "questions"),
-    ):
-        reply = api.post(f"/campaigns/{cid}/actions", {**largest, **change}, token=admin.token)
-        assert reply.status == 400, (field, str(reply)[:200])
-        assert reply.body["Field"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param({"instructions": "x" * 800_000}, "body", id="body-too-large"),
+        pytest.param(
+            {"questions": [{"text": "q", "responses": [{"text": "r"}]}] * 51},
+            "questions",
+            id="too-many-questions",
+        ),
+        pytest.param(
+            {"questions": [{"text": "q", "responses": [{"text": "r"}] * 21}]},
+            "questions",
+            id="too-many-responses",
+        ),
+        pytest.param(
+            {"questions": [{"text": "q" * 501, "responses": []}]},
+            "questions",
+            id="question-text-too-long",
+        ),
+    ],
+)
+def test_an_action_beyond_a_limit_is_refused(api, change, field):
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    largest = _largest_action()
+    reply = api.post(f"/campaigns/{cid}/actions", {**largest, **change}, token=admin.token)
+    assert reply.status == 400, (field, str(reply)[:200])
+    assert reply.body["Field"].startswith(field)
 
 
 def test_a_refused_patch_changes_nothing_and_writes_no_audit(api, stream):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import boto3
+import pytest
 
 from tests.helpers import admin_with_mfa, create_action, create_campaign, join, volunteer
 
@@ -125,31 +126,41 @@ def test_a_repeat_in_progress_with_the_same_request_is_a_conflict(api, monkeypat
     assert answered
 
 
-def test_bad_keys_are_400(api):
+@pytest.mark.parametrize(
+    "key", [pytest.param("x" * 256, id="too-long"), pytest.param("caf\u00e9", id="not-ascii")]
+)
+def test_bad_keys_are_400(api, key):
     admin, cid, vol, aid, row = _setup(api)
     body = {"contact_id": row, "result": "not_home"}
-    for key in ("x" * 256, "caf\u00e9"):
-        reply = _report(api, vol, cid, aid, body, key)
-        assert reply.status == 400, key
-        assert reply.body["Message"].startswith("Idempotency-Key:")
+    reply = _report(api, vol, cid, aid, body, key)
+    assert reply.status == 400, key
+    assert reply.body["Message"].startswith("Idempotency-Key:")
     assert api.get(f"/campaigns/{cid}/reports", token=admin.token).body["items"] == []
 
 
-def test_campaigns_actions_lists_and_join_codes_honour_keys_too(api):
+def test_campaigns_honour_keys_too(api):
     admin = admin_with_mfa(api)
     key = {"Idempotency-Key": "console-1"}
     one = api.call("POST", "/campaigns", {"name": "C"}, token=admin.token, headers=key)
     two = api.call("POST", "/campaigns", {"name": "C"}, token=admin.token, headers=key)
     assert one.status == two.status == 201 and one.body == two.body
     assert len([m for m in api.get("/me", token=admin.token).body["memberships"]]) == 1
-    cid = one.body["campaign_id"]
-    for path, body in (
-        (f"/campaigns/{cid}/actions", {"type": "call", "title": "Call", "status": "live"}),
-        (f"/campaigns/{cid}/lists", {"name": "L", "rows": [{"external_id": "1"}]}),
-        (f"/campaigns/{cid}/join-codes", None),
-    ):
-        headers = {"Idempotency-Key": f"key-{path}"}
-        first = api.call("POST", path, body, token=admin.token, headers=headers)
-        again = api.call("POST", path, body, token=admin.token, headers=headers)
-        assert first.status == again.status == 201, (path, first)
-        assert again.body == first.body and again.headers.get("Idempotent-Replayed") == "true"
+
+
+@pytest.mark.parametrize(
+    ("below", "body"),
+    [
+        pytest.param("actions", {"type": "call", "title": "Call", "status": "live"}, id="actions"),
+        pytest.param("lists", {"name": "L", "rows": [{"external_id": "1"}]}, id="lists"),
+        pytest.param("join-codes", None, id="join-codes"),
+    ],
+)
+def test_what_is_created_in_a_campaign_honours_keys_too(api, below, body):
+    admin = admin_with_mfa(api)
+    cid = create_campaign(api, admin)
+    path = f"/campaigns/{cid}/{below}"
+    headers = {"Idempotency-Key": f"key-{path}"}
+    first = api.call("POST", path, body, token=admin.token, headers=headers)
+    again = api.call("POST", path, body, token=admin.token, headers=headers)
+    assert first.status == again.status == 201, (path, first)
+    assert again.body == first.body and again.headers.get("Idempotent-Replayed") == "true"

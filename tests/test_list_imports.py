@@ -100,23 +100,26 @@ def test_bad_rows_are_reported_by_row_number_and_the_rest_imported(raw_api, impo
     assert [e["row"] for e in done["errors"]] == sorted(e["row"] for e in done["errors"])
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param("name,phone\nAnn,+12025550101\n", "external_id", id="no-external-id-column"),
+        pytest.param("", "empty", id="empty-file"),
+        pytest.param(HEADER, "no rows", id="header-only"),
+        pytest.param(b"\xff\xfe\x00bad", "UTF-8", id="not-utf-8"),
+    ],
+)
 def test_a_file_that_cannot_be_imported_fails_with_its_reason_and_leaves_no_rows(
-    raw_api, imports, stack
+    raw_api, imports, stack, body, reason
 ):
     admin = admin_with_mfa(raw_api)
     cid = create_campaign(raw_api, admin)
-    for body, reason in (
-        ("name,phone\nAnn,+12025550101\n", "external_id"),
-        ("", "empty"),
-        (HEADER, "no rows"),
-        (b"\xff\xfe\x00bad", "UTF-8"),
-    ):
-        list_id = _upload(raw_api, admin, cid, body)
-        imports.drain()
-        got = raw_api.get(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).body
-        assert got["state"] == "failed", (body, got)
-        assert reason in got["failure"], got
-        assert [i for i in _items(stack, list_id) if i["entity"] != "list"] == []
+    list_id = _upload(raw_api, admin, cid, body)
+    imports.drain()
+    got = raw_api.get(f"/campaigns/{cid}/lists/{list_id}", token=admin.token).body
+    assert got["state"] == "failed", (body, got)
+    assert reason in got["failure"], got
+    assert [i for i in _items(stack, list_id) if i["entity"] != "list"] == []
 
 
 def test_a_list_still_importing_matches_nothing(raw_api, imports, small_chunks):
@@ -247,12 +250,23 @@ def test_the_inline_route_answers_at_once_and_goes_through_the_pipeline(raw_api,
     assert too_many.status == 400 and too_many.body["Field"] == "rows"
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({}, "name", id="no-name"),
+        pytest.param({"name": "L", "provider": "ngp"}, "provider", id="unknown-provider"),
+    ],
+)
+def test_bad_upload_requests_are_400_naming_the_field(raw_api, body, field):
+    admin = admin_with_mfa(raw_api)
+    cid = create_campaign(raw_api, admin)
+    reply = raw_api.post(f"/campaigns/{cid}/lists/uploads", body, token=admin.token)
+    assert (reply.status, reply.body.get("Field")) == (400, field), reply
+
+
 def test_upload_requests_are_checked(raw_api):
     admin = admin_with_mfa(raw_api)
     cid = create_campaign(raw_api, admin)
-    for body, field in (({}, "name"), ({"name": "L", "provider": "ngp"}, "provider")):
-        reply = raw_api.post(f"/campaigns/{cid}/lists/uploads", body, token=admin.token)
-        assert (reply.status, reply.body.get("Field")) == (400, field), reply
     vol = volunteer(raw_api)
     join(raw_api, admin, cid, vol)
     assert (

@@ -3,6 +3,8 @@ limited, listed and revoked, and a limit holds under concurrent joins."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import admin_with_mfa, create_campaign, volunteer
 
 
@@ -82,14 +84,17 @@ def test_a_limited_code_admits_exactly_its_number(api):
     assert _join(api, joined, body["code"]).status == 200
 
 
-def test_join_code_options_are_checked(api):
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"max_uses": 0}, "max_uses", id="max-uses-zero"),
+        pytest.param({"max_uses": "5"}, "max_uses", id="max-uses-not-a-number"),
+        pytest.param({"expires_in_days": 365}, "expires_in_days", id="expiry-too-far"),
+    ],
+)
+def test_join_code_options_are_checked(api, body, field):
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
-    for body, field in (
-        ({"max_uses": 0}, "max_uses"),
-        ({"max_uses": "5"}, "max_uses"),
-        ({"expires_in_days": 365}, "expires_in_days"),
-    ):
-        reply = api.post(f"/campaigns/{cid}/join-codes", body, token=admin.token)
-        assert reply.status == 400, (body, reply)
-        assert reply.body["Field"] == field
+    reply = api.post(f"/campaigns/{cid}/join-codes", body, token=admin.token)
+    assert reply.status == 400, (body, reply)
+    assert reply.body["Field"] == field

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.crm import OutcomeUnknown, PermanentCrmError
 from chalicelib.domain.reports import Report
-from tests.fakes.crm import PDI_ACQUISITIONS, PDI_FLAGS
+from tests.fakes.pdi import PDI_ACQUISITIONS, PDI_FLAGS
 from tests.test_crm_sync import World
 
 WALK = PDI_ACQUISITIONS["Walk"]

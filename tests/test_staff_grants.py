@@ -43,13 +43,21 @@ def _grant(cid, person, hours=4, reason="Support ticket 4411: sync errors"):
     return grants.live_grant(cid, person.user_id)
 
 
-def test_staff_without_a_grant_sees_nothing_of_the_campaign(api):
+@pytest.mark.parametrize(
+    "path",
+    ["", "/members", "/reports", "/audit", "/actions"],
+    ids=["campaign", "members", "reports", "audit", "actions"],
+)
+def test_staff_without_a_grant_sees_nothing_of_the_campaign(api, path):
     admin = admin_with_mfa(api)
     cid = create_campaign(api, admin)
     person = _staff(api)
-    for path in ("", "/members", "/reports", "/audit", "/actions"):
-        reply = api.get(f"/campaigns/{cid}{path}", token=person.token)
-        assert reply.status == 404, (path, reply)
+    reply = api.get(f"/campaigns/{cid}{path}", token=person.token)
+    assert reply.status == 404, (path, reply)
+
+
+def test_staff_see_an_unknown_campaign_answered_the_same(api):
+    person = _staff(api)
     # the same answer as for a campaign that does not exist
     missing = api.get("/campaigns/nosuchcampaign/members", token=person.token)
     assert (missing.status, missing.body["Message"]) == (404, "no such campaign")

@@ -1,5 +1,5 @@
-"""Every test starts and ends with no learnt rate limit and no pause (the limiters are shared by
-the clients of one process, keyed by base URL and credentials, and a fake's port can be reused)."""
+"""What the CRM client tests share: a fake server per provider, and limiters that start and end
+every test with no learnt rate limit and no pause (`fresh_rate_limiters`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,32 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.crm.ratelimit import reset_limiters
+from tests.fakes.pdi import FakePdi
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limiters() -> Iterator[None]:
-    reset_limiters()
-    yield
-    reset_limiters()
+def _fresh_rate_limiters(fresh_rate_limiters: None) -> None:
+    """Every test here, and not only those that ask (the fixture is in tests/conftest.py)."""
+
+
+@pytest.fixture
+def van_fake() -> Iterator[FakeVan]:
+    with FakeVan() as fake:
+        yield fake
+        fake.assert_no_forbidden_calls()
+
+
+@pytest.fixture
+def pdi_fake() -> Iterator[FakePdi]:
+    with FakePdi() as fake:
+        yield fake
+        fake.assert_no_forbidden_calls()
+
+
+@pytest.fixture
+def salsa_fake() -> Iterator[FakeSalsa]:
+    with FakeSalsa() as fake:
+        yield fake
+        fake.assert_no_forbidden_calls()

@@ -1,4 +1,4 @@
-"""The CRM clients against the fake VAN, PDI and Salsa servers (tests/fakes/crm.py), over real
+"""The CRM clients against the fake VAN, PDI and Salsa servers (tests/fakes/), over real
 sockets: happy paths, retries, credential rejection, the allow-list, paging, redaction."""
 
 from __future__ import annotations
@@ -30,15 +30,10 @@ from chalicelib.crm.pdi import PdiClient, make_flag
 from chalicelib.crm.retries import RetryPolicy, Timeouts, parse_retry_after
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
-from tests.fakes.crm import (
-    PDI_ACQUISITIONS,
-    PDI_FLAGS,
-    PDI_QUESTIONS,
-    FakeCrmServer,
-    FakePdi,
-    FakeSalsa,
-    FakeVan,
-)
+from tests.fakes.base import FakeCrmServer
+from tests.fakes.pdi import PDI_ACQUISITIONS, PDI_FLAGS, PDI_QUESTIONS, FakePdi
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 READ_TIMEOUT = 0.3
 TIMEOUTS = Timeouts(connect=1.0, read=READ_TIMEOUT)
@@ -66,27 +61,6 @@ def _options(sleeps: Sleeps, **extra: Any) -> dict[str, Any]:
         "rand": lambda: JITTER,
         **extra,
     }
-
-
-@pytest.fixture
-def van_fake() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture
-def pdi_fake() -> Iterator[FakePdi]:
-    with FakePdi() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture
-def salsa_fake() -> Iterator[FakeSalsa]:
-    with FakeSalsa() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
 
 
 @pytest.fixture
@@ -405,27 +379,46 @@ def test_no_allowed_endpoint_can_create_a_person(client_class: Any) -> None:
             assert endpoint.guard({"payload": {"supporters": [{"supporterId": "abc"}]}}) is None
 
 
-def test_the_core_cannot_be_built_with_a_person_creating_endpoint() -> None:
-    for endpoint in [
+@pytest.mark.parametrize(
+    "endpoint",
+    [
         Endpoint("POST", "/people/{anything}"),
         Endpoint("POST", "/contacts"),
         Endpoint("DELETE", "/supporters"),
-        Endpoint("PUT", "/supporters"),  # unguarded
-    ]:
-        with pytest.raises(EndpointNotAllowed):
-            HttpCore(provider="x", base_url="https://crm.example.org", endpoints=[endpoint])
+        pytest.param(Endpoint("PUT", "/supporters"), id="PUT /supporters unguarded"),
+    ],
+    ids=str,
+)
+def test_the_core_cannot_be_built_with_a_person_creating_endpoint(endpoint: Endpoint) -> None:
+    with pytest.raises(EndpointNotAllowed):
+        HttpCore(provider="x", base_url="https://crm.example.org", endpoints=[endpoint])
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("../findOrCreate", id="up-to-findOrCreate"),
+        pytest.param("1001/mergeInto", id="on-to-mergeInto"),
+        pytest.param("", id="empty"),
+        pytest.param("..", id="up"),
+    ],
+)
 def test_path_parameters_cannot_reach_another_endpoint(
-    van: VanClient, van_fake: FakeVan, pdi: PdiClient, pdi_fake: FakePdi
+    van: VanClient, van_fake: FakeVan, pdi: PdiClient, pdi_fake: FakePdi, bad: str
 ) -> None:
-    for bad in ("../findOrCreate", "1001/mergeInto", "", ".."):
-        with pytest.raises((EndpointNotAllowed, ValueError)):
-            van.person_exists(bad)
-        with pytest.raises(EndpointNotAllowed):
-            van.core.request("GET", "/people/{vanId}", path_params={"vanId": bad})
-        with pytest.raises((EndpointNotAllowed, ValueError)):
-            pdi.person_exists(bad)
+    with pytest.raises((EndpointNotAllowed, ValueError)):
+        van.person_exists(bad)
+    with pytest.raises(EndpointNotAllowed):
+        van.core.request("GET", "/people/{vanId}", path_params={"vanId": bad})
+    with pytest.raises((EndpointNotAllowed, ValueError)):
+        pdi.person_exists(bad)
+    assert van_fake.calls == []
+    assert pdi_fake.calls == []
+
+
+def test_a_missing_or_concrete_path_parameter_is_refused(
+    van: VanClient, van_fake: FakeVan, pdi_fake: FakePdi
+) -> None:
     with pytest.raises(EndpointNotAllowed):
         van.core.request("GET", "/people/{vanId}")  # a missing parameter
     with pytest.raises(EndpointNotAllowed):
@@ -434,11 +427,21 @@ def test_path_parameters_cannot_reach_another_endpoint(
     assert pdi_fake.calls == []
 
 
-def test_base_url_must_be_https_and_carry_no_credentials() -> None:
-    creds = {"application_name": "a", "api_key": "k", "db_mode": 1}
-    for url in ("http://api.securevan.com/v4", "https://u:p@api.securevan.com/v4", "ftp://x"):
-        with pytest.raises(ValueError):
-            VanClient(url, creds)
+VAN_CREDENTIALS = {"application_name": "a", "api_key": "k", "db_mode": 1}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.securevan.com/v4", "https://u:p@api.securevan.com/v4", "ftp://x"],
+    ids=["plain-http", "credentials-in-url", "not-http"],
+)
+def test_base_url_must_be_https_and_carry_no_credentials(url: str) -> None:
+    with pytest.raises(ValueError):
+        VanClient(url, VAN_CREDENTIALS)
+
+
+def test_https_or_a_loopback_base_url_is_taken() -> None:
+    creds = VAN_CREDENTIALS
     VanClient("https://api.securevan.com/v4", creds).close()
     VanClient("http://127.0.0.1:9/v4", creds).close()
 
@@ -896,25 +899,42 @@ def test_salsa_set_custom_fields(salsa: SalsaClient, salsa_fake: FakeSalsa) -> N
         salsa.set_custom_fields("not-a-supporter", values)
 
 
+CUSTOM_VALUES = [{"fieldId": "cf-1", "value": "Yes"}]
+
+
+@pytest.mark.parametrize("empty", ["", "   "], ids=["empty", "blank"])
 def test_salsa_put_supporters_without_supporter_id_is_impossible(
-    salsa: SalsaClient, salsa_fake: FakeSalsa
+    salsa: SalsaClient, salsa_fake: FakeSalsa, empty: str
 ) -> None:
-    values = [{"fieldId": "cf-1", "value": "Yes"}]
-    for empty in ("", "   "):
-        with pytest.raises(EndpointNotAllowed):
-            salsa.set_custom_fields(empty, values)
-    bodies: list[Any] = [
+    with pytest.raises(EndpointNotAllowed):
+        salsa.set_custom_fields(empty, CUSTOM_VALUES)
+    assert salsa_fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         None,
-        {"payload": {"supporters": [{"firstName": "New", "customFieldValues": values}]}},
+        {"payload": {"supporters": [{"firstName": "New", "customFieldValues": CUSTOM_VALUES}]}},
         {"payload": {"supporters": [{"supporterId": "abc"}, {"email": "new@example.org"}]}},
         {"payload": {"supporters": []}},
         {"payload": {"supporters": [{"supporterId": None}]}},
-    ]
-    for body in bodies:
-        with pytest.raises(EndpointNotAllowed):
-            salsa.core.request("PUT", "/supporters", body=body)
+    ],
+    ids=["no-body", "new-supporter", "one-without-id", "no-supporters", "null-id"],
+)
+def test_salsa_put_supporters_refuses_a_body_that_could_create_a_supporter(
+    salsa: SalsaClient, salsa_fake: FakeSalsa, body: Any
+) -> None:
     with pytest.raises(EndpointNotAllowed):
-        salsa._put_supporters([{"customFieldValues": values}])
+        salsa.core.request("PUT", "/supporters", body=body)
+    assert salsa_fake.calls == []
+
+
+def test_salsa_put_supporters_of_no_one_is_impossible(
+    salsa: SalsaClient, salsa_fake: FakeSalsa
+) -> None:
+    with pytest.raises(EndpointNotAllowed):
+        salsa._put_supporters([{"customFieldValues": CUSTOM_VALUES}])
     assert salsa_fake.calls == []
 
 
@@ -998,9 +1018,16 @@ def test_importing_the_package_does_not_import_requests() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_errors_are_crm_errors_except_the_allow_list() -> None:
-    for cls in (CredentialsRejected, PersonNotFound, RateLimited, TransientCrmError):
-        assert issubclass(cls, CrmError)
+@pytest.mark.parametrize(
+    "cls",
+    [CredentialsRejected, PersonNotFound, RateLimited, TransientCrmError],
+    ids=lambda cls: cls.__name__,
+)
+def test_errors_are_crm_errors(cls: type[Exception]) -> None:
+    assert issubclass(cls, CrmError)
+
+
+def test_the_allow_list_error_is_not_a_crm_error() -> None:
     assert not issubclass(EndpointNotAllowed, CrmError)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,7 +13,8 @@ from chalicelib.crm.ratelimit import RateLimit, RateLimiter, shared_limiter
 from chalicelib.crm.retries import RetryPolicy, deadline
 from chalicelib.crm.salsa import SalsaClient
 from chalicelib.crm.van import VanClient
-from tests.fakes.crm import FakeSalsa, FakeVan
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 
 class Clock:
@@ -153,13 +153,6 @@ def test_threads_share_one_limiter_and_keep_its_pace() -> None:
 
 
 # ---- the clients --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def van_fake() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
 
 
 def test_clients_of_one_account_share_a_limiter(van_fake: FakeVan) -> None:

@@ -221,21 +221,21 @@ def test_log_export_is_allowed_on_the_apps_log_group_only(stack, enforcer, packa
     assert not any(policy.allows(a, r, c) for a, r, c in other)
 
 
-def test_every_function_that_sends_to_the_encrypted_queue_may_make_its_data_key(packaged):
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.name)
+def test_every_function_that_sends_to_the_encrypted_queue_may_make_its_data_key(packaged, fn):
     """SQS encrypts with the app key on the sender's behalf: a role that may send but not
     make a data key is refused by AWS (the emulator does not check it)."""
-    for fn in FUNCTIONS:
-        role = packaged.template["Resources"][fn.role]
-        statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        actions = {
-            a
-            for s in statements
-            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-        }
-        sends = any(
-            "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-            and "ImportQueue" in json.dumps(s["Resource"])
-            for s in statements
-        )
-        if sends:
-            assert "kms:GenerateDataKey" in actions, fn.name
+    role = packaged.template["Resources"][fn.role]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    sends = any(
+        "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        and "ImportQueue" in json.dumps(s["Resource"])
+        for s in statements
+    )
+    if sends:
+        assert "kms:GenerateDataKey" in actions, fn.name

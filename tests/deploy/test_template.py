@@ -78,11 +78,11 @@ def test_no_placeholder_account_or_region_is_baked_in(packaged):
         assert not re.search(r"\b(us|eu|ap|ca|sa|me|af)-[a-z]+-\d\b", text), f"a region: {text}"
 
 
-def test_the_stream_arn_placeholder_of_the_code_never_reaches_the_template(packaged):
-    for name in ("CrmSyncConsumer", "AuditConsumer"):
-        events = packaged.template["Resources"][name]["Properties"]["Events"]
-        (event,) = events.values()
-        assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
+@pytest.mark.parametrize("name", ["CrmSyncConsumer", "AuditConsumer"])
+def test_the_stream_arn_placeholder_of_the_code_never_reaches_the_template(packaged, name):
+    events = packaged.template["Resources"][name]["Properties"]["Events"]
+    (event,) = events.values()
+    assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -246,22 +246,27 @@ def test_no_role_grants_a_wildcard_action_or_a_wildcard_resource_where_aws_scope
 # --- streams and schedules ----------------------------------------------------------------
 
 
-def test_each_stream_mapping_reports_partial_failures_bisects_and_gives_up_to_a_queue(packaged):
-    for fn in FUNCTIONS:
-        if fn.kind != "stream":
-            continue
-        (event,) = packaged.template["Resources"][fn.name]["Properties"]["Events"].values()
-        assert event["Type"] == "DynamoDB"
-        props = event["Properties"]
-        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert props["BisectBatchOnFunctionError"] is True
-        assert 0 < props["MaximumRetryAttempts"] <= 20
-        assert 60 <= props["MaximumRecordAgeInSeconds"] < 24 * 3600  # inside the retention
-        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
-            "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
-        }
-        alarms = packaged.template["Resources"]
-        assert alarms[f"{fn.name}IteratorAgeAlarm"]["Properties"]["MetricName"] == "IteratorAge"
+def _of_kind(kind):
+    return [pytest.param(fn, id=fn.name) for fn in FUNCTIONS if fn.kind == kind]
+
+
+@pytest.mark.parametrize("fn", _of_kind("stream"))
+def test_each_stream_mapping_reports_partial_failures_bisects_and_gives_up_to_a_queue(packaged, fn):
+    (event,) = packaged.template["Resources"][fn.name]["Properties"]["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 < props["MaximumRetryAttempts"] <= 20
+    assert 60 <= props["MaximumRecordAgeInSeconds"] < 24 * 3600  # inside the retention
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
+    }
+    alarms = packaged.template["Resources"]
+    assert alarms[f"{fn.name}IteratorAgeAlarm"]["Properties"]["MetricName"] == "IteratorAge"
+
+
+def test_the_stream_failure_queue_is_watched(packaged):
     assert "StreamFailureQueueAlarm" in packaged.template["Resources"]
 
 
@@ -275,17 +280,18 @@ def test_two_readers_at_most_on_the_main_tables_stream(packaged):
     assert len(readers) == 2
 
 
-def test_schedules_retry_and_keep_what_fails(packaged):
-    for fn in FUNCTIONS:
-        if fn.kind != "schedule":
-            continue
-        props = packaged.template["Resources"][fn.name]["Properties"]
-        (event,) = props["Events"].values()
-        assert event["Type"] == "Schedule"
-        assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-        queue = {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
-        assert event["Properties"]["DeadLetterConfig"] == {"Arn": queue}
-        assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": queue}
+@pytest.mark.parametrize("fn", _of_kind("schedule"))
+def test_schedules_retry_and_keep_what_fails(packaged, fn):
+    props = packaged.template["Resources"][fn.name]["Properties"]
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    queue = {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
+    assert event["Properties"]["DeadLetterConfig"] == {"Arn": queue}
+    assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": queue}
+
+
+def test_the_schedule_dead_letter_queue_is_watched(packaged):
     assert "ScheduleDeadLetterQueueAlarm" in packaged.template["Resources"]
 
 
@@ -487,6 +493,9 @@ def test_a_stage_cannot_be_deployed_without_a_sender_for_its_e_mails(packaged):
     a sender nobody could finish either, so the parameter is required."""
     parameter = packaged.template["Parameters"]["MailFrom"]
     assert "Default" not in parameter and parameter["AllowedPattern"]
-    for fn in FUNCTIONS:
-        env = packaged.template["Resources"][fn.name]["Properties"]["Environment"]["Variables"]
-        assert env["MAIL_FROM"] == {"Ref": "MailFrom"}
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.name)
+def test_every_function_is_given_the_stages_sender(packaged, fn):
+    env = packaged.template["Resources"][fn.name]["Properties"]["Environment"]["Variables"]
+    assert env["MAIL_FROM"] == {"Ref": "MailFrom"}

@@ -10,12 +10,29 @@ from typing import Any
 import pytest
 
 from devstack.child import LocalStack, start
+from tests.fakes.van import FakeVan
 from tests.helpers import Api, http_transport
 
 
 @pytest.fixture(scope="module")
 def local_stack() -> Iterator[LocalStack]:
     stack = start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def van() -> Iterator[FakeVan]:
+    """A VAN stand-in for the module's tests; none of them may make a forbidden call to it."""
+    with FakeVan() as fake:
+        yield fake
+        fake.assert_no_forbidden_calls()
+
+
+@pytest.fixture(scope="module")
+def stack_with_van(van: FakeVan) -> Iterator[LocalStack]:
+    """The local stack, without demo data, syncing to the VAN stand-in."""
+    stack = start({"VAN_API_URL": van.url, "SEED": "false"})
     yield stack
     stack.stop()
 

@@ -3,27 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from devstack.child import LocalStack, start
-from tests.fakes.crm import FakeVan
 from tests.helpers import Api, admin_with_mfa, create_campaign, http_transport, join, volunteer
-
-
-@pytest.fixture(scope="module")
-def van() -> Iterator[FakeVan]:
-    with FakeVan() as fake:
-        yield fake
-        fake.assert_no_forbidden_calls()
-
-
-@pytest.fixture(scope="module")
-def stack_with_van(van: FakeVan) -> Iterator[LocalStack]:
-    stack = start({"VAN_API_URL": van.url, "SEED": "false"})
-    yield stack
-    stack.stop()
 
 
 def test_a_report_reaches_van_and_is_marked_synced(stack_with_van, van):
