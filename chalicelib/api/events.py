@@ -114,7 +114,9 @@ def crm_sync_consumer(event: Any) -> dict[str, Any]:
         # a failure in either fails the batch, which is sent again: both are idempotent
         if contacts_changed or joined:
             work_queue.refresh_targets(joined | of(contacts_changed))
-        stats.reconcile_members(joined | left | of(recounted))
+        # an erasure's removals are its own: the counters go with the campaign, uncounted
+        ended = {(cid, user_id) for cid, user_id in left if not being_erased(cid)}
+        stats.reconcile_members(joined | ended | of(recounted))
     return result
 
 
