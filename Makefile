@@ -15,15 +15,30 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 STAGE ?= prod
 
-.PHONY: run test setup lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
+.PHONY: run test setup console lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
 
-run: $(VENV)/.installed ## start the API, emulator, stream poller and scheduler, with demo data
+run: $(VENV)/.installed console ## start the API, emulator, stream poller and scheduler, with demo data
 	$(BIN)/python -m devstack
 
-test: setup lint typecheck ## lint, type-check and run every tier of tests (in parallel)
+test: setup console lint typecheck ## lint, type-check and run every tier of tests (in parallel)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(DDB_LOCAL_STAMP) $(CHECKOV_STAMP)
+
+# The admin console (console/): npm ci from its lock file, then the build, which generates
+# the API client from chalicelib/api/openapi.json, type-checks, checks the bundle's budget and
+# writes console/dist. Its browser tests drive Debian's Chromium (Playwright cannot download
+# its own browsers here): installed once, as root, when missing.
+CONSOLE_STAMP := console/node_modules/.installed
+console: $(CONSOLE_STAMP) /usr/bin/chromium
+	cd console && npm run build --silent
+
+$(CONSOLE_STAMP): console/package-lock.json
+	cd console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +70,7 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed ## route and unit tests only (fast)
-	$(BIN)/python -m pytest -m "not e2e and not ddblocal" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not ddblocal and not browser" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed ## every benchmark; each prints its figures
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
@@ -70,4 +85,5 @@ deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials a
 	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out --mail-from "$(MAIL_FROM)" $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
-	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		console/node_modules console/dist console/test-results
