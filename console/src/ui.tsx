@@ -1,6 +1,6 @@
 /** Small building blocks shared by the pages. */
-import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { cloneElement, type ComponentChildren, type VNode } from "preact";
+import { useCallback, useEffect, useId, useState } from "preact/hooks";
 import { ApiError } from "./api/client";
 import { href, onLink } from "./router";
 
@@ -81,14 +81,16 @@ export function useAction() {
   return { busy, error, run, setError };
 }
 
-export function Field(props: { label: string; children: ComponentChildren; hint?: string }) {
+/** A labelled control: the label names only the control (not, say, a select's options),
+ * and a hint is tied to it with aria-describedby. */
+export function Field(props: { label: string; children: VNode; hint?: string }) {
+  const id = useId();
+  const control = cloneElement(props.children, { id, "aria-describedby": props.hint ? `${id}-hint` : undefined });
   return (
     <div class="field">
-      <label>
-        <span>{props.label}</span>
-        {props.children}
-      </label>
-      {props.hint ? <small>{props.hint}</small> : null}
+      <label for={id}>{props.label}</label>
+      {control}
+      {props.hint ? <small id={`${id}-hint`}>{props.hint}</small> : null}
     </div>
   );
 }

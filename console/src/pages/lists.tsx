@@ -57,7 +57,7 @@ export function ListsPage(props: { cid: string }) {
             <tr key={l.list_id}>
               <td>
                 {l.name}
-                <RowErrors list={l} />
+                <RowErrors cid={cid} list={l} />
               </td>
               <td>{l.provider ?? "none"}</td>
               <td>
@@ -96,33 +96,45 @@ export function ListsPage(props: { cid: string }) {
   );
 }
 
-function RowErrors(props: { list: VoterList }) {
-  const errors = props.list.errors ?? [];
-  if (!errors.length) return null;
+/** The first 100 row problems of a list, fetched when opened. */
+function RowErrors(props: { cid: string; list: VoterList }) {
+  const { cid, list } = props;
+  const [errors, setErrors] = useState<Schemas["ListError"][] | null>(list.errors ?? null);
+  const { error, run } = useAction();
+  if (!list.rows_rejected && !(list.errors ?? []).length && list.state !== "failed") return null;
   return (
-    <details>
-      <summary>
-        {errors.length} row problem{errors.length === 1 ? "" : "s"}
-      </summary>
-      <table>
-        <caption class="visually-hidden">Row problems of {props.list.name}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Row</th>
-            <th scope="col">Column</th>
-            <th scope="col">Problem</th>
-          </tr>
-        </thead>
-        <tbody>
-          {errors.map((e, i) => (
-            <tr key={i}>
-              <td>{e.row}</td>
-              <td>{e.field}</td>
-              <td>{e.message}</td>
+    <details
+      onToggle={(e) => {
+        if ((e.currentTarget as HTMLDetailsElement).open && errors === null)
+          void run(async () => {
+            const full = await must(api.GET("/campaigns/{cid}/lists/{lid}", { params: { path: { cid, lid: list.list_id } } }));
+            setErrors(full.errors ?? []);
+          });
+      }}
+    >
+      <summary>Row problems ({list.rows_rejected} rejected)</summary>
+      <Alert error={error} />
+      {errors ? (
+        <table>
+          <caption class="visually-hidden">Row problems of {list.name}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Row</th>
+              <th scope="col">Column</th>
+              <th scope="col">Problem</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {errors.map((e, i) => (
+              <tr key={i}>
+                <td>{e.row}</td>
+                <td>{e.field}</td>
+                <td>{e.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </details>
   );
 }

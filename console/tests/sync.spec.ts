@@ -1,0 +1,96 @@
+import { expect, test } from "@playwright/test";
+import { adminWithCampaign, call, checkA11y, joinAsVolunteer, openAs, screenshot } from "./helpers";
+
+const van = JSON.parse(process.env.VAN_TEST_CREDENTIALS ?? "null") as { application_name: string; api_key: string; db_mode: number } | null;
+
+test.beforeEach(({ page }) => {
+  page.on("dialog", (dialog) => void dialog.accept());
+});
+
+test("integrations: VAN connected (its secret never shown), an action mapped from its catalog, and a report synced to it", async ({ page }) => {
+  test.skip(!van, "needs the VAN stand-in the pytest wrapper starts");
+  const scene = await adminWithCampaign("Sync Campaign");
+  const action = await call(
+    "POST",
+    `/campaigns/${scene.cid}/actions`,
+    { type: "canvass", title: "Measure A doors", status: "live", questions: [{ text: "Measure A?", responses: [{ text: "Yes" }, { text: "No" }] }] },
+    scene.admin.token,
+  );
+  await openAs(page, scene.admin, `/c/${scene.cid}/integrations`);
+  const form = page.getByRole("form", { name: "Connect NGP VAN" });
+
+  // wrong credentials: the CRM refuses them, and the console says so
+  await form.getByLabel("NGP VAN Application name").fill(van!.application_name);
+  await form.getByLabel("NGP VAN API key").fill("not-the-key");
+  await form.getByRole("button", { name: "Connect NGP VAN" }).click();
+  await expect(form.getByRole("alert")).toBeVisible();
+
+  await form.getByLabel("NGP VAN API key").fill(van!.api_key);
+  await form.getByLabel("VAN database").selectOption(String(van!.db_mode));
+  await form.getByRole("button", { name: "Connect NGP VAN" }).click();
+  await expect(form.getByText("NGP VAN is connected.")).toBeVisible();
+  await expect(form.getByText(/^Connected/)).toBeVisible();
+  await expect(form.getByLabel("NGP VAN API key")).toHaveValue("");
+  expect(await page.content()).not.toContain(van!.api_key);
+  await checkA11y(page, "integrations");
+
+  await page.getByRole("button", { name: "Map actions to NGP VAN" }).click();
+  const editor = page.getByRole("form", { name: "Map actions to NGP VAN" });
+  const contactType = editor.getByLabel("Measure A doors: NGP VAN contact type");
+  await expect(contactType.getByRole("option", { name: "Walk" })).toHaveCount(1);
+  await contactType.selectOption({ label: "Walk" });
+  const question = editor.getByLabel("Measure A doors: question “Measure A?”");
+  await question.selectOption({ label: "Measure A" });
+  // the response choices are exactly the catalog question's responses
+  const yes = editor.getByLabel("“Measure A?”: response “Yes”");
+  const offered = await yes.getByRole("option").allTextContents();
+  expect(offered[0]).toBe("not mapped");
+  await yes.selectOption({ label: "Yes" });
+  await editor.getByLabel("Measure A doors: result not home").selectOption({ index: 1 });
+  await checkA11y(page, "integration-mapping");
+  await editor.getByRole("button", { name: "Save the mapping to NGP VAN" }).click();
+  await expect(editor.getByText("The mapping to NGP VAN is saved.")).toBeVisible();
+
+  // a volunteer's contact on a VAN list, reported on
+  const volunteer = await joinAsVolunteer(scene, "Sam Syncer");
+  await call("PUT", "/me/contacts", { contacts: [{ name: "Pat Voter", phones: ["202-555-0177"] }, { name: "Rae Refuser", phones: ["202-555-0178"] }] }, volunteer.token);
+  await call(
+    "POST",
+    `/campaigns/${scene.cid}/lists`,
+    { name: "VAN export", provider: "van", van_db_mode: van!.db_mode, rows: [{ external_id: "1001", phone: "+12025550177" }, { external_id: "1002", phone: "+12025550178" }] },
+    scene.admin.token,
+  );
+  await expect.poll(async () => (await call("GET", `/campaigns/${scene.cid}/lists`, undefined, scene.admin.token)).items[0].state, { timeout: 30_000 }).toBe("ready");
+  const contacts = (await call("GET", "/me/contacts", undefined, volunteer.token)).items;
+  const pat = contacts.find((c: any) => c.name === "Pat Voter");
+  const rae = contacts.find((c: any) => c.name === "Rae Refuser");
+  const q = action.questions[0];
+  await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: pat.contact_id, result: "canvassed", responses: [{ question_id: q.question_id, response_id: q.responses[0].response_id }] }, volunteer.token);
+  await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: rae.contact_id, result: "refused" }, volunteer.token);
+
+  await page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link", { name: "Reports & sync" }).click();
+  const patRow = page.getByRole("row", { name: /Pat Voter/ });
+  await expect(async () => {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect(patRow).toContainText("NGP VAN: synced", { timeout: 2_000 });
+  }).toPass({ timeout: 45_000 });
+  await expect(patRow).toContainText("1001");
+  // the unmapped result is skipped, and the reason is said in words
+  const raeRow = page.getByRole("row", { name: /Rae Refuser/ });
+  await expect(async () => {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect(raeRow).toContainText("skipped", { timeout: 2_000 });
+  }).toPass({ timeout: 45_000 });
+  await expect(raeRow).toContainText("not mapped to a VAN result code");
+
+  await page.getByLabel("Sync state").selectOption("synced");
+  await expect(page.getByRole("row", { name: /Pat Voter/ })).toBeVisible();
+  await expect(page.getByRole("row", { name: /Rae Refuser/ })).toHaveCount(0);
+  await page.getByLabel("Sync state").selectOption("");
+  await page.getByLabel("Result").selectOption("refused");
+  await expect(page.getByRole("row", { name: /Pat Voter/ })).toHaveCount(0);
+  await expect(page.getByRole("row", { name: /Rae Refuser/ })).toBeVisible();
+  await page.getByLabel("Result").selectOption("");
+  await checkA11y(page, "reports");
+  await screenshot(page, "reports");
+});
