@@ -1,6 +1,6 @@
 /** Small building blocks shared by the pages. */
 import { cloneElement, type ComponentChildren, type VNode } from "preact";
-import { useCallback, useEffect, useId, useState } from "preact/hooks";
+import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api/client";
 import { href, onLink } from "./router";
 
@@ -101,12 +101,17 @@ export function when(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+/** A page: its title in the tab, and, when it opens, focus on its first field (`autoFocus`)
+ * or its heading, so keyboard and screen-reader users start at the new page. */
 export function Page(props: { title: string; children: ComponentChildren }) {
+  const section = useRef<HTMLElement>(null);
   useEffect(() => {
     document.title = `${props.title} · Volunteer organizer console`;
+    const target = section.current?.querySelector<HTMLElement>("[autofocus]") ?? section.current?.querySelector<HTMLElement>("h1");
+    target?.focus();
   }, [props.title]);
   return (
-    <section aria-labelledby="page-title">
+    <section aria-labelledby="page-title" ref={section}>
       <h1 id="page-title" tabIndex={-1}>
         {props.title}
       </h1>

@@ -155,3 +155,26 @@ test("an idle console signs itself out", async ({ page }) => {
   expect(await page.evaluate(() => sessionStorage.getItem("vo.refresh_token"))).toBeNull();
   await expect(page.getByRole("heading", { name: "Sign in to the admin console" })).toBeVisible();
 });
+
+test("the sign-in and its second step work from the keyboard alone", async ({ page }) => {
+  const { admin } = await scene();
+  await page.goto("/console/");
+  await expect(page.getByLabel("E-mail")).toBeFocused(); // the page starts at its first field
+  await page.keyboard.press("Shift+Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("E-mail")).toBeFocused();
+  await page.keyboard.type(admin.email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Six-digit code from your authenticator app")).toBeFocused();
+  await page.keyboard.type(totp(admin.secret!, 1)); // the next step's: this one may be spent
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: "Harbor Campaign" })).toBeVisible();
+  // the campaign sections are links in the tab order
+  const sections = page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link");
+  await expect(sections).toHaveCount(7);
+  for (const link of await sections.all()) expect(await link.getAttribute("tabindex")).toBeNull();
+});

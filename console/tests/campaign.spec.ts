@@ -32,6 +32,7 @@ test("campaigns: create one, switch between them, rename one", async ({ page }) 
   await page.getByRole("button", { name: "Rename" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign 2026" })).toBeVisible();
   await expect(switcher.getByRole("option", { name: "Eastside Campaign 2026" })).toHaveCount(1);
+  await screenshot(page, "campaign");
 
   await page.getByLabel("Campaign name").fill("   ");
   await page.getByRole("button", { name: "Rename" }).click();
@@ -116,7 +117,6 @@ test("members: counts but never contacts, roles, remove and readmit; join codes:
   await limited.getByRole("button", { name: `Copy ${code}` }).click();
   await expect(page.getByRole("status")).toHaveText(`Copied ${code} to the clipboard.`);
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
-  await screenshot(page, "members");
 
   // removed: the code no longer lets them in, until readmitted
   await row.getByRole("button", { name: "Remove Mo Member" }).click();

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -42,6 +43,11 @@ def _outbox(stack: LocalStack) -> str:
     return str(ROOT / line.rsplit(" ", 1)[1].strip())
 
 
+def _operator_env(stack: LocalStack) -> str:
+    line = next(x for x in stack.output if "Operator commands on this stack" in x)
+    return str(ROOT / line.split(". ", 1)[1].split(";")[0].strip())
+
+
 def test_the_console_passes_its_browser_suite(stack: LocalStack, van: FakeVan) -> None:
     results = CONSOLE / "test-results"
     shutil.rmtree(results, ignore_errors=True)
@@ -49,6 +55,8 @@ def test_the_console_passes_its_browser_suite(stack: LocalStack, van: FakeVan) -
         **os.environ,
         "CONSOLE_BASE_URL": stack.base_url,
         "CONSOLE_OUTBOX": _outbox(stack),
+        "CONSOLE_OPERATOR_ENV": _operator_env(stack),
+        "CONSOLE_PYTHON": sys.executable,
         "VAN_TEST_CREDENTIALS": json.dumps(van.credentials),
         "CHROMIUM_PATH": CHROMIUM,
         "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
