@@ -8,7 +8,7 @@ import { ListsPage } from "./pages/lists";
 import { MembersPage } from "./pages/members";
 import { ReportsPage } from "./pages/reports";
 import { ForgotPage, SignInPage } from "./pages/signin";
-import { navigate, useRoute } from "./router";
+import { navigate, Redirect, useRoute } from "./router";
 import { current, signOut, subscribe, type Me } from "./session";
 import { Link, Page } from "./ui";
 
@@ -39,13 +39,16 @@ export function App() {
 
   if (!me) {
     if (route === "/forgot") return <Frame><ForgotPage /></Frame>;
-    if (route !== "/signin") navigate("/signin", true);
-    return <Frame><SignInPage notice={session.notice} /></Frame>;
+    return (
+      <Frame>
+        {route !== "/signin" ? <Redirect to="/signin" /> : null}
+        <SignInPage notice={session.notice} />
+      </Frame>
+    );
   }
   if (route === "/signin" || route === "/forgot" || route === "/") {
     const first = adminCampaigns(me)[0];
-    navigate(first && me.mfa_enabled && me.mfa_verified ? `/c/${first.campaign_id}` : "/home", true);
-    return null;
+    return <Redirect to={first && me.mfa_enabled && me.mfa_verified ? `/c/${first.campaign_id}` : "/home"} />;
   }
   return (
     <Frame me={me} route={route}>
@@ -61,10 +64,7 @@ function Routed(props: { me: Me; route: string }) {
   if (route === "/new-campaign" && me.mfa_enabled && me.mfa_verified) return <NewCampaignPage />;
   const gate = closed(me);
   if (gate) return gate;
-  if (route === "/home") {
-    navigate(`/c/${adminCampaigns(me)[0]?.campaign_id}`, true);
-    return null;
-  }
+  if (route === "/home") return <Redirect to={`/c/${adminCampaigns(me)[0]?.campaign_id}`} />;
   if (parts[0] !== "c" || !parts[1]) return <NotFound />;
   const cid = parts[1];
   const membership = me.memberships.find((m) => m.campaign_id === cid);

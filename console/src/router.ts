@@ -1,6 +1,6 @@
 /** Client-side routes under the console's base path (/console/): the server answers every
  * such path with index.html, so a reload or a shared link opens the same page. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 
 const BASE = import.meta.env.BASE_URL.replace(/\/$/, ""); // "/console"
 
@@ -23,7 +23,8 @@ export function navigate(to: string, replace = false): void {
 
 export function useRoute(): string {
   const [route, setRoute] = useState(path());
-  useEffect(() => {
+  // a layout effect: listening before any child's effect can navigate (see Redirect)
+  useLayoutEffect(() => {
     const update = () => setRoute(path());
     window.addEventListener("popstate", update);
     window.addEventListener("vo:navigate", update);
@@ -40,4 +41,10 @@ export function onLink(event: MouseEvent, to: string): void {
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
   navigate(to);
+}
+
+/** Navigates once rendered (never during a render), replacing the current history entry. */
+export function Redirect(props: { to: string }): null {
+  useEffect(() => navigate(props.to, true), [props.to]);
+  return null;
 }
