@@ -11,10 +11,11 @@ test.beforeEach(({ page }) => {
   page.on("dialog", (dialog) => void dialog.accept());
 });
 
-test("campaigns: create one, switch between them, rename one", async ({ page }) => {
+test("campaigns: opened at its root, the console lands on the first campaign; create one, switch between them, rename one", async ({ page }) => {
   const { admin, cid } = await scene();
-  await openAs(page, admin, `/c/${cid}`);
+  await openAs(page, admin, "/");
   await expect(page.getByRole("heading", { level: 1, name: "Northside Campaign" })).toBeVisible();
+  expect(new URL(page.url()).pathname).toBe(`/console/c/${cid}`);
 
   await page.getByRole("link", { name: "Start another campaign" }).click();
   await checkA11y(page, "new-campaign");
