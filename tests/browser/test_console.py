@@ -156,3 +156,9 @@ def test_the_console_takes_only_get_and_head(stack: LocalStack) -> None:
     reply = connection.getresponse()
     assert reply.status == 200 and reply.read() == b""
     connection.close()
+
+
+def test_the_banner_names_the_console(stack: LocalStack) -> None:
+    banner = "".join(stack.output)
+    assert f"Admin console: {stack.base_url}/console/\n" in banner
+    assert stack.value("admin") == "admin@example.org"  # the line leaves the banner's words alone
