@@ -38,6 +38,9 @@ $(CONSOLE_STAMP): console/package-lock.json
 	touch $@
 
 /usr/bin/chromium:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "Debian's chromium is missing; the browser tests drive it. Install it as root:" \
+			"apt-get update && apt-get install -y chromium"; exit 1; fi
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
