@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 STAGE ?= prod
 
-.PHONY: run test setup console lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
+.PHONY: run test setup console console-build lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
 
 run: $(VENV)/.installed console ## start the API, emulator, stream poller and scheduler, with demo data
 	$(BIN)/python -m devstack
@@ -30,7 +30,9 @@ setup: $(VENV)/.installed $(DDB_LOCAL_STAMP) $(CHECKOV_STAMP)
 # writes console/dist. Its browser tests drive Debian's Chromium (Playwright cannot download
 # its own browsers here): installed once, as root, when missing.
 CONSOLE_STAMP := console/node_modules/.installed
-console: $(CONSOLE_STAMP) /usr/bin/chromium
+console: console-build /usr/bin/chromium
+
+console-build: $(CONSOLE_STAMP)
 	cd console && npm run build --silent
 
 $(CONSOLE_STAMP): console/package-lock.json
@@ -84,7 +86,7 @@ package: $(VENV)/.installed ## the deployable template and code in out/ (offline
 bootstrap: $(VENV)/.installed ## once per account and region: the bucket deployments upload code to
 	$(BIN)/python -m infra.deploy bootstrap
 
-deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials and MAIL_FROM; see README)
+deploy: package console-build ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials and MAIL_FROM; see README)
 	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out --mail-from "$(MAIL_FROM)" $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
