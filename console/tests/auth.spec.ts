@@ -108,6 +108,7 @@ test("forgot password: the e-mailed code sets a new password, and the old one st
   await page.getByLabel("E-mail").fill(person.email);
   await page.getByRole("button", { name: "E-mail me a reset code" }).click();
   await expect(page.getByRole("heading", { name: "Choose a new password" })).toBeVisible();
+  await checkA11y(page, "reset-password");
   await expect.poll(() => mailTo(person.email).filter((m) => m.code).length).toBeGreaterThan(0);
   const code = mailTo(person.email).filter((m) => m.code).at(-1)!.code!;
 
@@ -120,6 +121,7 @@ test("forgot password: the e-mailed code sets a new password, and the old one st
   await page.getByLabel("Reset code from the e-mail").fill(code);
   await page.getByRole("button", { name: "Change password" }).click();
   await expect(page.getByRole("heading", { name: "Password changed" })).toBeVisible();
+  await checkA11y(page, "password-changed");
   await expect(call("POST", "/auth/login", { email: person.email, password: PASSWORD })).rejects.toThrow(/401/);
   const tokens = await call("POST", "/auth/login", { email: person.email, password: "Another-Password-22" });
   expect(tokens.access_token).toBeTruthy();
