@@ -7,7 +7,7 @@ export default defineConfig({
   testMatch: "*.spec.ts",
   workers: 1,
   timeout: 90_000,
-  expect: { timeout: 15_000 },
+  expect: { timeout: 20_000 }, // the tiers run side by side on two cores under make test
   reporter: [["list"]],
   outputDir: "test-results/output",
   use: {
