@@ -43,7 +43,8 @@ export interface Person {
 }
 
 /** The API allows 20 sign-ups an hour from one address, and the stack's demo data takes 2:
- * the whole suite signs up 16 people, so share a scene within a file where a test can. */
+ * the whole suite signs up 16 people, so share a scene within a file where a test can
+ * (a test that needs a campaign of its own makes one for a shared admin). */
 export async function signUp(prefix: string, name: string): Promise<Person> {
   const email = uniqueEmail(prefix);
   const created = await call("POST", "/auth/signup", { email, password: PASSWORD, name });

@@ -1,7 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { adminWithCampaign, call, checkA11y, joinAsVolunteer, openAs, screenshot } from "./helpers";
+import { adminWithCampaign, call, checkA11y, joinAsVolunteer, openAs, screenshot, type Scene } from "./helpers";
 
 const van = JSON.parse(process.env.VAN_TEST_CREDENTIALS ?? "null") as { application_name: string; api_key: string; db_mode: number } | null;
+
+let first: Scene | undefined;
 
 test.beforeEach(({ page }) => {
   page.on("dialog", (dialog) => void dialog.accept());
@@ -9,7 +11,7 @@ test.beforeEach(({ page }) => {
 
 test("integrations: VAN connected (its secret never shown), an action mapped from its catalog, and a report synced to it", async ({ page }) => {
   test.skip(!van, "needs the VAN stand-in the pytest wrapper starts");
-  const scene = await adminWithCampaign("Sync Campaign");
+  const scene = (first ??= await adminWithCampaign("Sync Campaign"));
   const action = await call(
     "POST",
     `/campaigns/${scene.cid}/actions`,
@@ -93,4 +95,39 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
   await page.getByLabel("Result").selectOption("");
   await checkA11y(page, "reports");
   await screenshot(page, "reports");
+});
+
+test("integrations: PDI and Salsa connected with their own fields, a secret never shown again, one disconnected", async ({ page }) => {
+  const pdi = JSON.parse(process.env.PDI_TEST_CREDENTIALS ?? "null") as { username: string; password: string; api_token: string } | null;
+  const salsa = JSON.parse(process.env.SALSA_TEST_CREDENTIALS ?? "null") as { api_token: string } | null;
+  test.skip(!pdi || !salsa, "needs the PDI and Salsa stand-ins the pytest wrapper starts");
+  // the first test's admin, in a campaign of its own (sign-ups are few: see helpers.ts)
+  const admin = (first ??= await adminWithCampaign("Sync Campaign")).admin;
+  const made = await call("POST", "/campaigns", { name: "Two CRMs Campaign" }, admin.token);
+  const scene = { admin, cid: made.campaign_id as string };
+  await openAs(page, scene.admin, `/c/${scene.cid}/integrations`);
+
+  const pdiForm = page.getByRole("form", { name: "Connect PDI" });
+  await pdiForm.getByLabel("PDI User name").fill(pdi!.username);
+  await pdiForm.getByLabel("PDI Password").fill(pdi!.password);
+  await pdiForm.getByLabel("PDI API token").fill(pdi!.api_token);
+  await pdiForm.getByRole("button", { name: "Connect PDI" }).click();
+  await expect(pdiForm.getByText("PDI is connected.")).toBeVisible();
+
+  const salsaForm = page.getByRole("form", { name: "Connect Salsa" });
+  await salsaForm.getByLabel("Salsa API token").fill(salsa!.api_token);
+  await salsaForm.getByRole("button", { name: "Connect Salsa" }).click();
+  await expect(salsaForm.getByText("Salsa is connected.")).toBeVisible();
+  await expect(salsaForm.getByLabel("Salsa API token")).toHaveValue("");
+  await expect(salsaForm.getByRole("button", { name: "Replace Salsa credentials" })).toBeVisible();
+
+  await page.reload();
+  await expect(page.getByRole("form", { name: "Connect Salsa" }).getByText(/^Connected/)).toBeVisible();
+  const content = await page.content();
+  for (const secret of [pdi!.password, pdi!.api_token, salsa!.api_token]) expect(content).not.toContain(secret);
+
+  await page.getByRole("button", { name: "Disconnect Salsa" }).click();
+  await expect(page.getByRole("form", { name: "Connect Salsa" }).getByText("Not connected.")).toBeVisible();
+  const left = (await call("GET", `/campaigns/${scene.cid}/integrations`, undefined, scene.admin.token)).items;
+  expect(left.filter((i: any) => i.configured).map((i: any) => i.provider)).toEqual(["pdi"]);
 });

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack.child import ROOT, LocalStack, start
-from tests.fakes.crm import FakeVan
+from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
 
 CONSOLE = ROOT / "console"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -30,10 +30,22 @@ def van() -> Iterator[FakeVan]:
 
 
 @pytest.fixture(scope="module")
-def stack(van: FakeVan) -> Iterator[LocalStack]:
+def pdi() -> Iterator[FakePdi]:
+    with FakePdi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def salsa() -> Iterator[FakeSalsa]:
+    with FakeSalsa() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stack(van: FakeVan, pdi: FakePdi, salsa: FakeSalsa) -> Iterator[LocalStack]:
     if not (CONSOLE / "dist" / "index.html").exists() or not Path(CHROMIUM).exists():
         pytest.fail("the console is not built or Chromium is missing: run `make console`")
-    stack = start({"VAN_API_URL": van.url})
+    stack = start({"VAN_API_URL": van.url, "PDI_API_URL": pdi.url, "SALSA_API_URL": salsa.url})
     yield stack
     stack.stop()
 
@@ -48,7 +60,9 @@ def _operator_env(stack: LocalStack) -> str:
     return str(ROOT / line.split(". ", 1)[1].split(";")[0].strip())
 
 
-def test_the_console_passes_its_browser_suite(stack: LocalStack, van: FakeVan) -> None:
+def test_the_console_passes_its_browser_suite(
+    stack: LocalStack, van: FakeVan, pdi: FakePdi, salsa: FakeSalsa
+) -> None:
     results = CONSOLE / "test-results"
     shutil.rmtree(results, ignore_errors=True)
     env = {
@@ -58,6 +72,8 @@ def test_the_console_passes_its_browser_suite(stack: LocalStack, van: FakeVan) -
         "CONSOLE_OPERATOR_ENV": _operator_env(stack),
         "CONSOLE_PYTHON": sys.executable,
         "VAN_TEST_CREDENTIALS": json.dumps(van.credentials),
+        "PDI_TEST_CREDENTIALS": json.dumps(pdi.credentials),
+        "SALSA_TEST_CREDENTIALS": json.dumps(salsa.credentials),
         "CHROMIUM_PATH": CHROMIUM,
         "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
         "CI": "1",
