@@ -55,11 +55,11 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
 
   // a volunteer's contact on a VAN list, reported on
   const volunteer = await joinAsVolunteer(scene, "Sam Syncer");
-  await call("PUT", "/me/contacts", { contacts: [{ name: "Pat Voter", phones: ["202-555-0177"] }, { name: "Rae Refuser", phones: ["202-555-0178"] }] }, volunteer.token);
+  await call("PUT", "/me/contacts", { contacts: [{ name: "Pat Voter", phones: ["202-555-0177"] }, { name: "Rae Refuser", phones: ["202-555-0178"] }, { name: "Nat Nobody", phones: ["202-555-0179"] }] }, volunteer.token);
   await call(
     "POST",
     `/campaigns/${scene.cid}/lists`,
-    { name: "VAN export", provider: "van", van_db_mode: van!.db_mode, rows: [{ external_id: "1001", phone: "+12025550177" }, { external_id: "1002", phone: "+12025550178" }] },
+    { name: "VAN export", provider: "van", van_db_mode: van!.db_mode, rows: [{ external_id: "1001", phone: "+12025550177" }, { external_id: "1002", phone: "+12025550178" }, { external_id: "9999", phone: "+12025550179" }] },
     scene.admin.token,
   );
   await expect.poll(async () => (await call("GET", `/campaigns/${scene.cid}/lists`, undefined, scene.admin.token)).items[0].state, { timeout: 30_000 }).toBe("ready");
@@ -69,6 +69,8 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
   const q = action.questions[0];
   await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: pat.contact_id, result: "canvassed", responses: [{ question_id: q.question_id, response_id: q.responses[0].response_id }] }, volunteer.token);
   await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: rae.contact_id, result: "refused" }, volunteer.token);
+  const nat = contacts.find((c: any) => c.name === "Nat Nobody"); // 9999: not a VAN ID the CRM knows
+  await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: nat.contact_id, result: "canvassed", responses: [{ question_id: q.question_id, response_id: q.responses[0].response_id }] }, volunteer.token);
 
   await page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link", { name: "Reports & sync" }).click();
   const patRow = page.getByRole("row", { name: /Pat Voter/ });
@@ -84,6 +86,23 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
     await expect(raeRow).toContainText("skipped", { timeout: 2_000 });
   }).toPass({ timeout: 45_000 });
   await expect(raeRow).toContainText("not mapped to a VAN result code");
+  // a failure, said in words, and retried on request
+  const natRow = page.getByRole("row", { name: /Nat Nobody/ });
+  await expect(async () => {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect(natRow).toContainText("failed", { timeout: 2_000 });
+  }).toPass({ timeout: 45_000 });
+  await expect(natRow).toContainText("The person is not in the CRM");
+  const failed = (await call("GET", `/campaigns/${scene.cid}/sync`, undefined, scene.admin.token)).items.find((r: any) => r.state === "failed");
+  await page.getByRole("button", { name: "Retry failed reports for NGP VAN" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "queued again" })).toHaveText("Failed reports for NGP VAN are queued again.");
+  // back to pending (then tried again: a second attempt)
+  await expect
+    .poll(async () => {
+      const record = (await call("GET", `/campaigns/${scene.cid}/sync`, undefined, scene.admin.token)).items.find((r: any) => r.report_id === failed.report_id);
+      return record.state === "pending" || record.attempts > failed.attempts;
+    }, { timeout: 30_000 })
+    .toBe(true);
 
   await page.getByLabel("Sync state").selectOption("synced");
   await expect(page.getByRole("row", { name: /Pat Voter/ })).toBeVisible();
