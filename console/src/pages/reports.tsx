@@ -154,7 +154,13 @@ export function ReportsPage(props: { cid: string }) {
                       <li key={s.provider}>
                         {PROVIDERS[s.provider as keyof typeof PROVIDERS] ?? s.provider}:{" "}
                         <span class={`badge state-${s.state}`}>{s.state}</span>
-                        {s.error || s.last_error ? <span> {plainError(s.error ?? s.last_error)}</span> : null}
+                        {s.error || s.last_error ? (
+                          <span>
+                            {" "}
+                            {s.state === "pending" ? "Last attempt: " : null}
+                            {plainError(s.error ?? s.last_error)}
+                          </span>
+                        ) : null}
                       </li>
                     ))}
                   </ul>
