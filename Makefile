@@ -15,15 +15,35 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 STAGE ?= prod
 
-.PHONY: run test setup lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
+.PHONY: run test setup console console-build lint typecheck unit e2e ddblocal bench package deploy bootstrap clean
 
-run: $(VENV)/.installed ## start the API, emulator, stream poller and scheduler, with demo data
+run: $(VENV)/.installed console ## start the API, emulator, stream poller and scheduler, with demo data
 	$(BIN)/python -m devstack
 
-test: setup lint typecheck ## lint, type-check and run every tier of tests (in parallel)
+test: setup console lint typecheck ## lint, type-check and run every tier of tests (in parallel)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(DDB_LOCAL_STAMP) $(CHECKOV_STAMP)
+
+# The admin console (console/): npm ci from its lock file, then the build, which generates
+# the API client from chalicelib/api/openapi.json, type-checks, checks the bundle's budget and
+# writes console/dist. Its browser tests drive Debian's Chromium (Playwright cannot download
+# its own browsers here): installed once, as root, when missing.
+CONSOLE_STAMP := console/node_modules/.installed
+console: console-build /usr/bin/chromium
+
+console-build: $(CONSOLE_STAMP)
+	cd console && npm run build --silent
+
+$(CONSOLE_STAMP): console/package-lock.json
+	cd console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+/usr/bin/chromium:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "Debian's chromium is missing; the browser tests drive it. Install it as root:" \
+			"apt-get update && apt-get install -y chromium"; exit 1; fi
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +75,7 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed ## route and unit tests only (fast)
-	$(BIN)/python -m pytest -m "not e2e and not ddblocal" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not ddblocal and not browser" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed ## every benchmark; each prints its figures
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
@@ -66,8 +86,9 @@ package: $(VENV)/.installed ## the deployable template and code in out/ (offline
 bootstrap: $(VENV)/.installed ## once per account and region: the bucket deployments upload code to
 	$(BIN)/python -m infra.deploy bootstrap
 
-deploy: package ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials and MAIL_FROM; see README)
+deploy: package console-build ## deploy out/ as the stack vo-$(STAGE) (needs AWS credentials and MAIL_FROM; see README)
 	$(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out out --mail-from "$(MAIL_FROM)" $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
-	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CACHE) out .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		console/node_modules console/dist console/test-results

@@ -150,6 +150,7 @@ def main() -> int:
     elapsed = time.monotonic() - started
 
     print(f"\n{child.READY} {base} (started in {elapsed:.1f} s)", flush=True)
+    print(f"  Admin console: {base}/console/")
     print(f"  AWS emulator: {env['AWS_ENDPOINT_URL']}  (region {env['AWS_DEFAULT_REGION']})")
     if demo:
         print("  Demo data:")

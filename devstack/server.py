@@ -22,11 +22,14 @@ from chalice.local import (
 )
 
 from chalicelib.api.http import SECURITY_HEADERS
+from devstack.console import ConsoleFiles
 
 _GATEWAY_CODES = {401: "UnauthorizedError", 403: "ForbiddenError", 404: "NotFoundError"}
 
 
 class GatewayHandler(ChaliceRequestHandler):
+    console: ConsoleFiles | None = None  # the admin console's files, under /console/
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         try:
             message = json.loads(error.body or b"{}")
@@ -69,8 +72,30 @@ class GatewayHandler(ChaliceRequestHandler):
         }
         self._send_http_response(405, headers, body)
 
+    def _serve_console(self) -> bool:
+        """GET or HEAD under /console/: the console's files (True), else the API (False)."""
+        console = self.console
+        if console is None or not console.handles(self.path):
+            return False
+        if self.command not in ("GET", "HEAD"):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(min(length, 1 << 20))  # keep the connection's next request intact
+            self._method_not_allowed(["GET", "HEAD"])
+            return True
+        answer = console.answer(self.path)
+        self.send_response(answer.status)
+        for name, value in {**answer.headers, "Content-Length": str(len(answer.body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(answer.body)
+        return True
+
     def _handle(self) -> None:
         """A method the path's route does not take: 405 with `Allow`, in the API's shape."""
+        if self._serve_console():
+            return
         allowed = self._allowed()
         if allowed is not None and self.command not in allowed and self.command != "OPTIONS":
             self._method_not_allowed(allowed)
@@ -97,7 +122,8 @@ class EmbeddedServer:
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
         config = Config.create(chalice_stage="local", app_name=app.app_name, lambda_timeout=60)
-        self._server = LocalDevServer(app, config, host, port, handler_cls=GatewayHandler)
+        handler = type("Handler", (GatewayHandler,), {"console": ConsoleFiles()})
+        self._server = LocalDevServer(app, config, host, port, handler_cls=handler)
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
 
     @property

@@ -10,6 +10,8 @@ their code and template to (`vo-deploy-<account>-<region>`). `deploy` uploads
 `out/deployment.zip` (named by its SHA-256, so an unchanged package is not sent again) and
 `out/sam.json` with its code pointed there, then creates and runs a CloudFormation change
 set of the stack `vo-<stage>` and waits for it; the stack gets termination protection.
+Then it publishes the admin console's build (`console/dist`, from `make console`) to the
+stack's console bucket and invalidates CloudFront's copy of its entry files.
 """
 
 from __future__ import annotations
@@ -223,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={shlex.quote(value)}")
         return 0
     outputs = deploy(session, args.stage, args.out, args.mail_from, args.alarm_email)
+    from infra import console
+
+    dist = Path(__file__).resolve().parent.parent / "console" / "dist"
+    sent = console.publish(session, outputs["ConsoleBucket"], outputs["ConsoleDistribution"], dist)
+    print(f"console: {sent} files published")
     for key, value in sorted(outputs.items()):
         print(f"{key}: {value}")
     return 0

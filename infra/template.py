@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra import console
+
 HERE = Path(__file__).resolve().parent
 RESOURCES = HERE / "resources.json"
 
@@ -890,6 +892,7 @@ def _stack_resources() -> Json:
     resources["ReadThrottlesAlarm"] = _table_throttle_alarm("ReadThrottleEvents")
     resources["WriteThrottlesAlarm"] = _table_throttle_alarm("WriteThrottleEvents")
     resources["Dashboard"] = _dashboard()
+    resources.update(console.resources())
     return resources
 
 
@@ -914,5 +917,6 @@ def build() -> Json:
         "AlarmTopic": {"Value": ref("AlarmTopic")},
         "LogBucket": {"Value": ref("LogBucket")},
         "UserPool": {"Value": ref("UserPool")},
+        **console.outputs(),
     }
     return template
