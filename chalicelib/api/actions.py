@@ -65,7 +65,14 @@ def create_action(principal: Principal, cid: str) -> Response:
     return Response(body=action_body(action, admin=True), status_code=201)
 
 
-@route(bp, "/campaigns/{cid}/actions", methods=["GET"], paged=True, response="Page[Action]")
+@route(
+    bp,
+    "/campaigns/{cid}/actions",
+    methods=["GET"],
+    paged=True,
+    response="Page[Action]",
+    query={"include_deleted": {"type": "boolean", "default": False}},
+)
 def list_actions(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.logic import actions
 

@@ -27,7 +27,14 @@ def audit_body(entry: AuditRecord) -> dict[str, Any]:
     }
 
 
-@route(bp, "/campaigns/{cid}/audit", methods=["GET"], paged=True, response="Page[AuditEntry]")
+@route(
+    bp,
+    "/campaigns/{cid}/audit",
+    methods=["GET"],
+    paged=True,
+    response="Page[AuditEntry]",
+    query={"since": {"type": "string", "format": "date-time"}},
+)
 def campaign_audit(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.logic import audit
 

@@ -154,6 +154,7 @@ class RouteDoc:
     status: int  # the answer when all goes well
     paged: bool  # takes ?limit= and ?cursor=
     response: str | None  # its model in `chalicelib.api.responses`; "Page[X]" for a page
+    query: dict[str, dict[str, Any]]  # its query parameters (but paging's): name -> schema
 
 
 ROUTES: list[RouteDoc] = []
@@ -170,19 +171,32 @@ def route(
     status: int = 200,
     paged: bool = False,
     response: str | None = None,
+    query: dict[str, dict[str, Any]] | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
     """Register a view: errors translated, and (unless public) for signed-in callers only,
     with the checked `Principal` passed as its first argument. An `idempotent` view
     honours an `Idempotency-Key` header (`chalicelib.logic.idempotency`). `body`
     (a schema of `chalicelib.logic.inputs`, by name), `status`, `paged` and `response`
-    (a model of `chalicelib.api.responses`, by name) describe the route for the OpenAPI
-    document; they change nothing it does."""
+    (a model of `chalicelib.api.responses`, by name) and `query` (its query parameters'
+    JSON schemas, by name) describe the route for the OpenAPI document; they change
+    nothing it does."""
 
     def register(view: F) -> F:
         for method in methods:
             ROUTES.append(
-                RouteDoc(method, path, view, public, idempotent, body, status, paged, response)
+                RouteDoc(
+                    method,
+                    path,
+                    view,
+                    public,
+                    idempotent,
+                    body,
+                    status,
+                    paged,
+                    response,
+                    dict(query or {}),
+                )
             )
         if public:
 

@@ -96,7 +96,14 @@ def set_instructions(principal: Principal, cid: str, provider: str) -> dict[str,
     return integration_body(integrations.set_instructions(principal, cid, provider, body))
 
 
-@route(bp, "/campaigns/{cid}/sync", methods=["GET"], paged=True, response="Page[SyncRecord]")
+@route(
+    bp,
+    "/campaigns/{cid}/sync",
+    methods=["GET"],
+    paged=True,
+    response="Page[SyncRecord]",
+    query={"state": {"type": "string", "enum": ["pending", "synced", "failed", "skipped"]}},
+)
 def list_sync(principal: Principal, cid: str) -> dict[str, Any]:
     from chalicelib.logic import sync_records
 

@@ -80,6 +80,12 @@ def start_upload(principal: Principal, cid: str) -> Response:
     body="ListIn",
     status=201,
     response="VoterList",
+    # with `Content-Type: text/csv`, what the JSON body would carry
+    query={
+        "name": {"type": "string"},
+        "provider": {"type": "string", "enum": ["van", "pdi", "salsa"]},
+        "van_db_mode": {"type": "integer", "enum": [0, 1]},
+    },
 )
 def upload_list(principal: Principal, cid: str) -> Response:
     """A small list inline: checked at once, imported by the same pipeline as uploads."""

@@ -115,6 +115,9 @@ def build() -> dict[str, Any]:
                 },
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
             ]
+        parameters += [
+            {"name": name, "in": "query", "schema": schema} for name, schema in doc.query.items()
+        ]
         if doc.idempotent:
             parameters.append(
                 {

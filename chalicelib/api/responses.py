@@ -274,10 +274,29 @@ class Export(_Out):
     download_url_expires_at: str | None = None
 
 
+class QuestionMapping(_Out):
+    external_question_id: str
+    responses: dict[str, str]
+
+
+class ActionMapping(_Out):
+    """One action's sync instructions as stored; a provider's own options beside these."""
+
+    results: dict[str, str]
+    questions: dict[str, QuestionMapping]
+    activist_codes: list[str]
+
+
+class Instructions(_Out):
+    actions: dict[str, ActionMapping]
+
+
 class Integration(_Out):
     provider: str
     configured: bool
     key_hint: str | None = None
+    configured_at: str | None = None
+    instructions: Instructions | None = None
     paused: bool | None = None
 
 
