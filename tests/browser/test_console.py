@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from devstack.child import ROOT, LocalStack, start
-from tests.fakes.crm import FakePdi, FakeSalsa, FakeVan
+from tests.fakes.pdi import FakePdi
+from tests.fakes.salsa import FakeSalsa
+from tests.fakes.van import FakeVan
 
 CONSOLE = ROOT / "console"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
