@@ -71,10 +71,3 @@ export async function must<T>(call: Promise<Answer<T>>): Promise<T> {
   }
   throw new ApiError(status, text, body.Reason, body.Field);
 }
-
-/** Query parameters a route takes that the document does not list yet (`include_deleted`,
- * `since`, `state`): typed as the route's query so the path itself stays checked. */
-export function extraQuery<Q>(query: Record<string, string | number | boolean | undefined>): Q {
-  const kept = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== ""));
-  return kept as Q;
-}

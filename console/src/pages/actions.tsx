@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, extraQuery, must, type Schemas } from "../api/client";
+import { api, must, type Schemas } from "../api/client";
 import { Alert, Field, Page, useAction, useLoad, when } from "../ui";
 
 type Action = Schemas["Action"] & { deleted_by?: string | null };
@@ -21,7 +21,7 @@ export function ActionsPage(props: { cid: string }) {
       (
         await must(
           api.GET("/campaigns/{cid}/actions", {
-            params: { path: { cid }, query: extraQuery({ limit: 200, include_deleted: showDeleted ? "true" : undefined }) },
+            params: { path: { cid }, query: { limit: 200, include_deleted: showDeleted || undefined } },
           }),
         )
       ).items as Action[],

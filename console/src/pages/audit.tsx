@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, extraQuery, must, type Schemas } from "../api/client";
+import { api, must, type Schemas } from "../api/client";
 import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
 
 type Entry = Schemas["AuditEntry"];
@@ -29,7 +29,7 @@ function Trail(props: { cid: string }) {
       const [audit, members] = await Promise.all([
         must(
           api.GET("/campaigns/{cid}/audit", {
-            params: { path: { cid }, query: extraQuery({ limit: 200, since: since ? new Date(`${since}T00:00:00Z`).toISOString() : undefined }) },
+            params: { path: { cid }, query: { limit: 200, since: since ? new Date(`${since}T00:00:00Z`).toISOString() : undefined } },
           }),
         ),
         must(api.GET("/campaigns/{cid}/members", { params: { path: { cid }, query: { limit: 200 } } })),
