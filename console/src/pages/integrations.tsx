@@ -20,8 +20,8 @@ const CREDENTIALS: Record<Provider, { name: string; label: string; secret: boole
   salsa: [{ name: "api_token", label: "API token", secret: true }],
 };
 
-/** The document gives these two bodies as a bare `object` (their shape depends on the CRM):
- * sent as they are, the path still checked. */
+/** The document gives the credentials' body as a bare `object` (its fields depend on the CRM):
+ * sent as it is, the path still checked. */
 function untyped(body: object): never {
   return body as never;
 }
@@ -46,7 +46,9 @@ export function IntegrationsPage(props: { cid: string }) {
       {(Object.keys(PROVIDERS) as Provider[]).map((p) => (
         <Connect key={p} cid={cid} provider={p} current={configured(p)} onChange={() => void integrations.reload()} onMap={() => setMapping(p)} />
       ))}
-      {mapping && configured(mapping) ? <MappingEditor key={mapping} cid={cid} provider={mapping} /> : null}
+      {mapping && configured(mapping) ? (
+        <MappingEditor key={mapping} cid={cid} provider={mapping} saved={configured(mapping)?.instructions ?? null} onSaved={() => void integrations.reload()} />
+      ) : null}
     </Page>
   );
 }
@@ -131,15 +133,27 @@ function Connect(props: { cid: string; provider: Provider; current: Schemas["Int
   );
 }
 
-interface ActionMapping {
+type ActionMapping = {
   contact_type_id?: string | number;
   results: Record<string, string | number>;
   questions: Record<string, { external_question_id: string | number; responses: Record<string, string | number> }>;
   activist_codes: (string | number)[];
+};
+
+/** The mapping as the API stored it, in the editor's shape (a CRM's own options, such as VAN's
+ * contact type, sit beside the common fields). */
+function loaded(saved: Schemas["Instructions"] | null): Record<string, ActionMapping> {
+  const out: Record<string, ActionMapping> = {};
+  for (const [aid, m] of Object.entries(saved?.actions ?? {})) {
+    const { results, questions, activist_codes, ...options } = m;
+    out[aid] = { ...(options as Partial<ActionMapping>), results: { ...results }, questions: { ...questions }, activist_codes: [...activist_codes] };
+  }
+  return out;
 }
 
-/** Only what the CRM's catalog holds can be chosen: every select lists catalog entries. */
-function MappingEditor(props: { cid: string; provider: Provider }) {
+/** Only what the CRM's catalog holds can be chosen: every select lists catalog entries. It
+ * starts from the saved mapping, and a save sends every action's (the API replaces the whole). */
+function MappingEditor(props: { cid: string; provider: Provider; saved: Schemas["Instructions"] | null; onSaved: () => void }) {
   const { cid, provider } = props;
   const title = PROVIDERS[provider];
   const data = useLoad(
@@ -152,7 +166,7 @@ function MappingEditor(props: { cid: string; provider: Provider }) {
     },
     [cid, provider],
   );
-  const [mapping, setMapping] = useState<Record<string, ActionMapping>>({});
+  const [mapping, setMapping] = useState<Record<string, ActionMapping>>(() => loaded(props.saved));
   const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
   if (!data.data) return <Alert error={data.error} />;
@@ -171,9 +185,9 @@ function MappingEditor(props: { cid: string; provider: Provider }) {
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const body = { actions: mapping };
-          await must(api.PUT("/campaigns/{cid}/integrations/{provider}/instructions", { params: { path: { cid, provider } }, body: untyped(body) }));
+          await must(api.PUT("/campaigns/{cid}/integrations/{provider}/instructions", { params: { path: { cid, provider } }, body: { actions: mapping } }));
           setSaved(true);
+          props.onSaved();
         });
       }}
     >
