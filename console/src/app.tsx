@@ -3,6 +3,8 @@ import { AccountPage } from "./pages/account";
 import { ActionsPage } from "./pages/actions";
 import { AuditPage } from "./pages/audit";
 import { CampaignPage, NewCampaignPage } from "./pages/campaign";
+import { DashboardPage } from "./pages/dashboard";
+import { ExportsPage } from "./pages/exports";
 import { IntegrationsPage } from "./pages/integrations";
 import { ListsPage } from "./pages/lists";
 import { MembersPage } from "./pages/members";
@@ -13,13 +15,15 @@ import { current, signOut, subscribe, type Me } from "./session";
 import { Link, Page } from "./ui";
 
 export const SECTIONS = [
-  ["", "Campaign"],
+  ["", "Dashboard"],
   ["actions", "Actions"],
   ["members", "Members"],
   ["lists", "Voter lists"],
   ["reports", "Reports & sync"],
+  ["exports", "Exports"],
   ["integrations", "Integrations"],
   ["audit", "Audit & privacy"],
+  ["campaign", "Campaign"],
 ] as const;
 
 function useSession() {
@@ -77,6 +81,8 @@ function Routed(props: { me: Me; route: string }) {
   }
   switch (parts[2] ?? "") {
     case "":
+      return <DashboardPage cid={cid} name={membership.campaign_name ?? ""} />;
+    case "campaign":
       return <CampaignPage cid={cid} />;
     case "actions":
       return <ActionsPage cid={cid} />;
@@ -86,6 +92,8 @@ function Routed(props: { me: Me; route: string }) {
       return <ListsPage cid={cid} />;
     case "reports":
       return <ReportsPage cid={cid} />;
+    case "exports":
+      return <ExportsPage cid={cid} />;
     case "integrations":
       return <IntegrationsPage cid={cid} />;
     case "audit":

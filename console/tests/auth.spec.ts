@@ -177,6 +177,6 @@ test("the sign-in and its second step work from the keyboard alone", async ({ pa
   await expect(page.getByRole("heading", { level: 1, name: "Harbor Campaign" })).toBeVisible();
   // the campaign sections are links in the tab order
   const sections = page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link");
-  await expect(sections).toHaveCount(7);
+  await expect(sections).toHaveCount(9);
   for (const link of await sections.all()) expect(await link.getAttribute("tabindex")).toBeNull();
 });

@@ -14,20 +14,26 @@ test.beforeEach(({ page }) => {
 test("campaigns: opened at its root, the console lands on the first campaign; create one, switch between them, rename one", async ({ page }) => {
   const { admin, cid } = await scene();
   await openAs(page, admin, "/");
-  await expect(page.getByRole("heading", { level: 1, name: "Northside Campaign" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Northside Campaign: dashboard" })).toBeVisible();
   expect(new URL(page.url()).pathname).toBe(`/console/c/${cid}`);
+  await expect(page.getByText("No reports yet.")).toBeVisible();
+  await checkA11y(page, "dashboard-empty");
 
+  await page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link", { name: "Campaign", exact: true }).click();
   await page.getByRole("link", { name: "Start another campaign" }).click();
   await checkA11y(page, "new-campaign");
   await page.getByLabel("Campaign name").fill("Eastside Campaign");
   await page.getByRole("button", { name: "Create campaign" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign: dashboard" })).toBeVisible();
 
+  // the switcher keeps the section: here, the campaign page
+  await page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link", { name: "Campaign", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign", exact: true })).toBeVisible();
   const switcher = page.getByLabel("Switch campaign");
   await switcher.selectOption({ label: "Northside Campaign" });
-  await expect(page.getByRole("heading", { level: 1, name: "Northside Campaign" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Northside Campaign", exact: true })).toBeVisible();
   await switcher.selectOption({ label: "Eastside Campaign" });
-  await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Eastside Campaign", exact: true })).toBeVisible();
 
   await page.getByLabel("Campaign name").fill("Eastside Campaign 2026");
   await page.getByRole("button", { name: "Rename" }).click();

@@ -4,6 +4,30 @@ import { adminWithCampaign, call, checkA11y, joinAsVolunteer, openAs, screenshot
 const van = JSON.parse(process.env.VAN_TEST_CREDENTIALS ?? "null") as { application_name: string; api_key: string; db_mode: number } | null;
 
 let first: Scene | undefined;
+let filed = false; // the first test filed its three reports in the first scene's campaign
+
+/** The rows of a CSV file (RFC 4180: quoted fields may hold commas, quotes and line breaks). */
+function csvRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") row.push(cell), (cell = "");
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell), rows.push(row), (row = []), (cell = "");
+    } else cell += c;
+  }
+  if (cell || row.length) row.push(cell), rows.push(row);
+  return rows;
+}
 
 test.beforeEach(({ page }) => {
   page.on("dialog", (dialog) => void dialog.accept());
@@ -71,6 +95,7 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
   await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: rae.contact_id, result: "refused" }, volunteer.token);
   const nat = contacts.find((c: any) => c.name === "Nat Nobody"); // 9999: not a VAN ID the CRM knows
   await call("POST", `/campaigns/${scene.cid}/actions/${action.action_id}/reports`, { contact_id: nat.contact_id, result: "canvassed", responses: [{ question_id: q.question_id, response_id: q.responses[0].response_id }] }, volunteer.token);
+  filed = true;
 
   await page.getByRole("navigation", { name: "Campaign sections" }).getByRole("link", { name: "Reports & sync" }).click();
   const patRow = page.getByRole("row", { name: /Pat Voter/ });
@@ -114,6 +139,74 @@ test("integrations: VAN connected (its secret never shown), an action mapped fro
   await page.getByLabel("Result").selectOption("");
   await checkA11y(page, "reports");
   await screenshot(page, "reports");
+});
+
+test("dashboard: the campaign's first page counts its members, synced contacts, results and a question's answers, and charts sync health", async ({ page }) => {
+  test.skip(!van || !filed, "needs the reports the VAN test files");
+  const scene = first!;
+  await openAs(page, scene.admin, "/");
+  expect(new URL(page.url()).pathname).toBe(`/console/c/${scene.cid}`);
+  await expect(page.getByRole("heading", { level: 1, name: "Sync Campaign: dashboard" })).toBeVisible();
+  const figure = (name: string) => page.locator("dl.figures > div").filter({ has: page.getByText(name, { exact: true }) }).locator("dd");
+  // member and contact counters follow the table's stream: they may take a moment
+  await expect(async () => {
+    await page.getByRole("button", { name: "Refresh the figures" }).click();
+    await expect(figure("Volunteers")).toHaveText("1", { timeout: 1_000 });
+    await expect(figure("Synced contacts")).toHaveText("3", { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(figure("Admins")).toHaveText("1");
+  await expect(figure("Reports")).toHaveText("3");
+  await expect(page.getByRole("img", { name: "Reports by result: canvassed 2, refused 1" })).toBeVisible();
+  await expect(page.getByRole("img", { name: "Measure A?: Yes 2, No 0" })).toBeVisible();
+  await expect(page.getByRole("img", { name: /^Sync health \(reports per state, all CRMs\): synced 1, pending \d, failed \d, skipped 1$/ })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 3, name: "Measure A doors: 3 reports" })).toBeVisible();
+  await checkA11y(page, "dashboard");
+  await screenshot(page, "dashboard");
+});
+
+test("exports: each kind asked for from the console reaches ready, and the reports' CSV downloaded from its link holds the reports", async ({ page }) => {
+  test.skip(!van || !filed, "needs the reports the VAN test files");
+  const scene = first!;
+  await openAs(page, scene.admin, `/c/${scene.cid}/reports`);
+  await page.getByRole("link", { name: "export the reports" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Exports" })).toBeVisible();
+  await expect(page.getByText("No exports yet.")).toBeVisible();
+  await checkA11y(page, "exports-empty");
+
+  for (const kind of ["members", "audit trail", "reports"]) {
+    await page.getByLabel("What").selectOption({ label: kind });
+    await page.getByRole("button", { name: "Export", exact: true }).click();
+    await expect(page.getByRole("row").filter({ hasText: kind }).first()).toContainText(/running|ready/);
+  }
+  const rows = page.getByRole("table", { name: "Recent exports" }).getByRole("row");
+  await expect(rows).toHaveCount(4); // header + three, newest first
+  for (const kind of ["reports", "members", "audit trail"]) {
+    await expect(rows.filter({ hasText: kind }).first()).toContainText("ready", { timeout: 30_000 });
+  }
+  await expect(rows.nth(1)).toContainText("reports");
+  await checkA11y(page, "exports");
+
+  const link = page.getByRole("link", { name: /^Download the CSV of the reports of / });
+  const href = await link.getAttribute("href");
+  expect(href).toBeTruthy();
+  const file = await page.request.get(href!);
+  expect(file.ok()).toBe(true);
+  const [header, ...records] = csvRows(await file.text()).filter((r) => r.some(Boolean));
+  expect(header).toContain("contact_name");
+  const at = (name: string) => header!.indexOf(name);
+  expect(records).toHaveLength(3);
+  expect(records.map((r) => r[at("contact_name")]).sort()).toEqual(["Nat Nobody", "Pat Voter", "Rae Refuser"]);
+  expect(records.map((r) => r[at("result")]).sort()).toEqual(["canvassed", "canvassed", "refused"]);
+  expect(records.find((r) => r[at("contact_name")] === "Pat Voter")![at("external_id")]).toBe("1001");
+  await expect(rows.filter({ hasText: "reports" }).first().getByRole("cell").nth(4)).toHaveText("3");
+
+  // after a reload the list asks for a fresh link of an older export
+  await page.reload();
+  await page.getByRole("button", { name: /^Get a download link for the members of / }).click();
+  const members = await page.request.get((await page.getByRole("link", { name: /^Download the CSV of the members of / }).getAttribute("href"))!);
+  const memberText = await members.text();
+  expect(memberText).toContain("Sam Syncer");
+  expect(memberText).not.toContain("Pat Voter"); // counts, never contacts
 });
 
 test("integrations: PDI and Salsa connected with their own fields, a secret never shown again, one disconnected", async ({ page }) => {

@@ -12,9 +12,7 @@ export function CampaignPage(props: { cid: string }) {
     <Page title={campaign.data ? campaign.data.name : "Campaign"}>
       <Alert error={campaign.error} />
       <p>
-        Pick a section above: <Link to={`/c/${cid}/actions`}>actions</Link>, <Link to={`/c/${cid}/members`}>members</Link>,{" "}
-        <Link to={`/c/${cid}/lists`}>voter lists</Link>, <Link to={`/c/${cid}/reports`}>reports</Link>. The dashboard of
-        figures arrives with the API's statistics.
+        The campaign's name, as its volunteers see it in the app. Its figures are on the <Link to={`/c/${cid}`}>dashboard</Link>.
       </p>
       {campaign.data ? (
         <form

@@ -1,68 +1,162 @@
-// Exports (POST/GET /campaigns/{cid}/exports). Like the dashboard, it waits outside src/ until
-// this branch's OpenAPI document has the routes (it type-checks against the document of the
-// branch that adds them); then move it to src/pages/ and show it on the Reports page.
-import { useState } from "preact/hooks";
+// Exports (POST/GET /campaigns/{cid}/exports): ask for a CSV of the reports, the members or the
+// audit trail, follow it while the worker writes it, download it when ready.
+import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
-import { Alert, Field, Notice, useAction } from "../ui";
+import { Alert, Field, Page, useAction, useLoad, when } from "../ui";
 
 type Export = Schemas["Export"];
+type Kind = Schemas["ExportKind"];
 
-export function Exports(props: { cid: string }) {
-  const { cid } = props;
-  const [current, setCurrent] = useState<Export | null>(null);
+const KINDS: Record<Kind, string> = { reports: "reports", members: "members", audit: "audit trail" };
+
+function kindName(kind: string): string {
+  return KINDS[kind as Kind] ?? kind;
+}
+
+/** The download of a ready export: a link to the file in the bucket (another origin, so a
+ * plain link, never a script reading it), valid 15 minutes; an older one asks for a fresh link first. */
+function Download(props: { cid: string; item: Export }) {
+  const { cid, item } = props;
+  const [fresh, setFresh] = useState<Export | null>(item.download_url ? item : null);
   const { busy, error, run } = useAction();
+  const label = `${kindName(item.kind)} of ${when(item.created_at)}`;
+  const expired = fresh?.download_url_expires_at ? Date.parse(fresh.download_url_expires_at) < Date.now() : false;
+  if (fresh?.download_url && !expired) {
+    return (
+      <a href={fresh.download_url} download aria-label={`Download the CSV of the ${label}`}>
+        Download the CSV
+      </a>
+    );
+  }
   return (
-    <form
-      aria-labelledby="exports-title"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = new FormData(e.currentTarget);
-        const since = String(form.get("since") ?? "");
-        void run(async () => {
-          const started = await must(
-            api.POST("/campaigns/{cid}/exports", {
-              params: { path: { cid } },
-              body: {
-                kind: String(form.get("kind")) as Schemas["ExportIn"]["kind"],
-                since: since ? new Date(`${since}T00:00:00Z`).toISOString() : null,
-              },
-            }),
-          );
-          for (;;) {
-            const state: Export = await must(
-              api.GET("/campaigns/{cid}/exports/{eid}", { params: { path: { cid, eid: started.export_id } } }),
-            );
-            setCurrent(state);
-            if (state.state !== "running") break;
-            await new Promise((r) => setTimeout(r, 1000));
-          }
-        });
-      }}
-    >
-      <h2 id="exports-title">Export to a spreadsheet</h2>
-      <div class="inline">
-        <Field label="What">
-          <select name="kind">
-            <option value="reports">reports</option>
-            <option value="members">members</option>
-            <option value="audit">audit trail</option>
-          </select>
-        </Field>
-        <Field label="Since (optional)">
-          <input name="since" type="date" />
-        </Field>
-        <button type="submit" disabled={busy}>
-          Export
-        </button>
-      </div>
+    <>
+      <button
+        type="button"
+        class="secondary"
+        disabled={busy}
+        onClick={() =>
+          void run(async () => setFresh(await must(api.GET("/campaigns/{cid}/exports/{eid}", { params: { path: { cid, eid: item.export_id } } }))))
+        }
+      >
+        Get a download link<span class="visually-hidden"> for the {label}</span>
+      </button>
       <Alert error={error} />
-      {current?.state === "running" ? <p aria-live="polite">Preparing the file…</p> : null}
-      {current?.state === "failed" ? <Alert error={new Error(`The export failed${current.error ? `: ${current.error}` : ""}. Ask for a new one.`)} /> : null}
-      {current?.state === "ready" && current.download_url ? (
-        <Notice>
-          {current.rows} rows ready: <a href={current.download_url}>download the CSV</a> (the link works for 15 minutes; ask again for a new link until {current.available_until ?? "the file expires"}).
-        </Notice>
-      ) : null}
-    </form>
+    </>
+  );
+}
+
+export function ExportsPage(props: { cid: string }) {
+  const { cid } = props;
+  const list = useLoad(
+    async () => (await must(api.GET("/campaigns/{cid}/exports", { params: { path: { cid }, query: { limit: 20 } } }))).items,
+    [cid],
+  );
+  /** Exports this page asked for or looked up, newer than the list it loaded. */
+  const [known, setKnown] = useState<Record<string, Export>>({});
+  const { busy, error, run } = useAction();
+  const items = (list.data ?? []).map((e) => known[e.export_id] ?? e);
+  for (const e of Object.values(known)) if (!items.some((x) => x.export_id === e.export_id)) items.unshift(e);
+  const running = items.filter((e) => e.state === "running").map((e) => e.export_id);
+
+  // while any export is being written: ask for its state every second
+  const waiting = running.join(",");
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setTimeout(async () => {
+      const now = await Promise.all(
+        waiting.split(",").map((eid) => must(api.GET("/campaigns/{cid}/exports/{eid}", { params: { path: { cid, eid } } })).catch(() => null)),
+      );
+      setKnown((was) => ({ ...was, ...Object.fromEntries(now.filter((e): e is Export => e !== null).map((e) => [e.export_id, e])) }));
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [cid, waiting, known]);
+
+  return (
+    <Page title="Exports">
+      <p>A CSV file of the campaign's reports, members (with their counts, never their contacts) or audit trail, to open in a spreadsheet. Each export is recorded in the audit trail; its file is kept 7 days.</p>
+      <form
+        aria-labelledby="exports-title"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = new FormData(e.currentTarget);
+          const since = String(form.get("since") ?? "");
+          void run(async () => {
+            const started = await must(
+              api.POST("/campaigns/{cid}/exports", {
+                params: { path: { cid } },
+                body: { kind: String(form.get("kind")) as Kind, since: since ? new Date(`${since}T00:00:00Z`).toISOString() : null },
+              }),
+            );
+            setKnown((was) => ({ ...was, [started.export_id]: started }));
+          });
+        }}
+      >
+        <h2 id="exports-title">Export to a spreadsheet</h2>
+        <div class="inline">
+          <Field label="What">
+            <select name="kind">
+              {(Object.keys(KINDS) as Kind[]).map((k) => (
+                <option key={k} value={k}>
+                  {KINDS[k]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Since (optional)">
+            <input name="since" type="date" />
+          </Field>
+          <button type="submit" disabled={busy}>
+            Export
+          </button>
+        </div>
+        <Alert error={error} />
+      </form>
+      <h2>Recent exports</h2>
+      <Alert error={list.error} />
+      <p class="inline">
+        <button type="button" class="secondary" onClick={() => void list.reload().then(() => setKnown({}))}>
+          Refresh
+        </button>
+        <span class="muted" aria-live="polite">
+          {running.length ? `Preparing ${running.length} file${running.length === 1 ? "" : "s"}…` : ""}
+        </span>
+      </p>
+      <table>
+        <caption class="visually-hidden">Recent exports</caption>
+        <thead>
+          <tr>
+            <th scope="col">Asked</th>
+            <th scope="col">What</th>
+            <th scope="col">Since</th>
+            <th scope="col">State</th>
+            <th scope="col">Rows</th>
+            <th scope="col">File</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((e) => (
+            <tr key={e.export_id}>
+              <td>{when(e.created_at)}</td>
+              <td>{kindName(e.kind)}</td>
+              <td>{e.since ? when(e.since) : "all"}</td>
+              <td>
+                <span class={`badge state-${e.state}`}>{e.state}</span>
+              </td>
+              <td>{e.state === "ready" ? e.rows : ""}</td>
+              <td>
+                {e.state === "ready" ? <Download key={e.download_url ?? ""} cid={cid} item={e} /> : null}
+                {e.state === "failed" ? <span>The export failed{e.error ? `: ${e.error}` : ""}. Ask for a new one.</span> : null}
+                {e.state === "running" ? <span class="muted">being written…</span> : null}
+              </td>
+            </tr>
+          ))}
+          {items.length === 0 && list.data ? (
+            <tr>
+              <td colSpan={6}>No exports yet.</td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </Page>
   );
 }

@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, must } from "../api/client";
-import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Link, Notice, Page, useAction, useLoad, when } from "../ui";
 import { PROVIDERS } from "./integrations";
 
 interface SyncState {
@@ -57,7 +57,10 @@ export function ReportsPage(props: { cid: string }) {
 
   return (
     <Page title="Reports & sync">
-      <p>What volunteers reported, and where each report stands with each connected CRM.</p>
+      <p>
+        What volunteers reported, and where each report stands with each connected CRM. To take a copy to a spreadsheet:{" "}
+        <Link to={`/c/${cid}/exports`}>export the reports</Link>.
+      </p>
       <form class="inline" aria-label="Filter reports" onSubmit={(e) => e.preventDefault()}>
         <Field label="Action">
           <select value={filters.action} onChange={set("action")}>
