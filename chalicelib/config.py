@@ -158,7 +158,17 @@ def client_secret() -> str:
     return _secret("USER_POOL_CLIENT_SECRET")
 
 
+@lru_cache(maxsize=1)
+def origin_secret() -> str | None:
+    """What the console's CloudFront distribution sends the API to prove a request came
+    through it; None where there is none (the local stack, tests)."""
+    if not (os.environ.get("ORIGIN_SECRET_ARN") or os.environ.get("ORIGIN_SECRET")):
+        return None
+    return _secret("ORIGIN_SECRET")
+
+
 def reset() -> None:
     settings.cache_clear()
+    origin_secret.cache_clear()
     app_secret.cache_clear()
     client_secret.cache_clear()

@@ -11,10 +11,14 @@ CloudFront, with the API on the same origin under `/api/*` (no CORS, one CSP).
 - `ConsoleHeaders`: the console's strict CSP (no inline script or style; connections to this
   origin and to the data bucket, for presigned list uploads), HSTS, nosniff, frame denial.
 
-Behind the distribution, API Gateway sees CloudFront's address as the caller's: the API's
-per-address limits (sign-up and sign-in throttles, the WAF's rate rules) must read the viewer's
-address that CloudFront forwards (`X-Forwarded-For`, `CloudFront-Viewer-Address`) before
-admins use the console through it at scale. The mobile app calls the API directly.
+Behind the distribution, API Gateway sees CloudFront's address as the caller's. So CloudFront
+adds a header holding a secret of the stage's own (`OriginSecret`, `X-Origin-Verify`) to every
+request it sends the API, and the API takes the viewer's address CloudFront adds
+(`CloudFront-Viewer-Address`) as the caller's only when that secret is right
+(`chalicelib.api.http.source_ip`): the per-address throttles count each admin apart, and a
+caller who reaches API Gateway directly cannot choose the address it is counted under. The
+WAF's rate rules, on API Gateway, still see CloudFront's addresses for console traffic. The
+mobile app calls the API directly.
 
 `publish()` uploads a build (content types, immutable caching for the hashed assets) and the
 `config.json` that points the console at `/api`, then invalidates what may be cached.
@@ -35,6 +39,7 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 PREFIX = "console"
+ORIGIN_HEADER = "X-Origin-Verify"  # CloudFront's proof to the API (`OriginSecret`)
 
 # viewer-request: a client-side route gets the app's page; "/" goes to the console
 ROUTER_CODE = """function handler(event) {
@@ -72,6 +77,19 @@ def resources() -> Json:
         "${ConsoleDistribution}"
     }
     return {
+        # CloudFront sends it to the API with every request (`X-Origin-Verify`): a request
+        # that carries it came through the distribution, so the viewer's address CloudFront
+        # adds (`CloudFront-Viewer-Address`) is the caller's; any other request's is its own
+        "OriginSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Name": {"Fn::Sub": "vo-${Stage}/origin-secret"},
+                "Description": "Proves to the API that a request came through the console's "
+                "CloudFront distribution",
+                "KmsKeyId": {"Fn::GetAtt": ["AppKey", "Arn"]},
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
         "ConsoleBucket": {
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Delete",  # a build: `make deploy` uploads it again
@@ -200,6 +218,14 @@ def resources() -> Json:
                                 "OriginProtocolPolicy": "https-only",
                                 "OriginSSLProtocols": ["TLSv1.2"],
                             },
+                            "OriginCustomHeaders": [
+                                {
+                                    "HeaderName": ORIGIN_HEADER,
+                                    "HeaderValue": {
+                                        "Fn::Sub": "{{resolve:secretsmanager:${OriginSecret}}}"
+                                    },
+                                }
+                            ],
                         },
                     ],
                     "DefaultCacheBehavior": {

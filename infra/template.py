@@ -171,7 +171,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 "KeysTable", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
             ),
             key_access("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
-            secret_access("AppSecret", "ClientSecret"),
+            # OriginSecret: whether a request came through the console's distribution
+            secret_access("AppSecret", "ClientSecret", "OriginSecret"),
             # lists: the inline list's file, and presigned uploads signed with this role
             data_objects("uploads/", "s3:PutObject", "s3:DeleteObject"),
             # exports: download links signed with this role
@@ -326,6 +327,7 @@ ENVIRONMENT: Json = {
     "USER_POOL_CLIENT_ID": ref("UserPoolClient"),
     "USER_POOL_CLIENT_SECRET_ARN": ref("ClientSecret"),
     "APP_SECRET_ARN": ref("AppSecret"),
+    "ORIGIN_SECRET_ARN": ref("OriginSecret"),
     "KMS_KEY_ID": arn("AppKey"),
     "MAIL_FROM": ref("MailFrom"),
 }

@@ -246,6 +246,8 @@ def local_stack(env: dict[str, str], region: str = REGION, account: str = ACCOUN
         "UserPoolClient": env["USER_POOL_CLIENT_ID"],
         "AppSecret": env["APP_SECRET_ARN"],
         "ClientSecret": env["USER_POOL_CLIENT_SECRET_ARN"],
+        # the console's CloudFront proof: no distribution locally, so no such secret is made
+        "OriginSecret": f"arn:aws:secretsmanager:{region}:{account}:secret:vo-origin-secret",
         "AppKey": key_id,
         "MailFrom": env.get("MAIL_FROM", ""),
     }

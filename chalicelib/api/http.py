@@ -111,8 +111,21 @@ def request_id(request: Request) -> str:
 
 
 def source_ip(request: Request) -> str | None:
+    """The caller's address: API Gateway's, or, for a request the console's CloudFront
+    distribution proved it sent (`X-Origin-Verify` holds the origin secret), the viewer's
+    that CloudFront adds (`CloudFront-Viewer-Address`, `address:port`)."""
     identity = (request.context or {}).get("identity") or {}
     value = identity.get("sourceIp")
+    proof = request.headers.get("x-origin-verify")
+    viewer = request.headers.get("cloudfront-viewer-address")
+    if proof and viewer and ":" in viewer:
+        import hmac
+
+        from chalicelib import config
+
+        expected = config.origin_secret()
+        if expected and hmac.compare_digest(proof.encode(), expected.encode()):
+            return viewer.rsplit(":", 1)[0].strip("[]")
     return str(value) if value else None
 
 

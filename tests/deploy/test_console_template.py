@@ -107,3 +107,22 @@ def test_publish_uploads_the_build_with_its_types_and_the_api_base(stack, tmp_pa
 def test_publish_refuses_a_missing_build(tmp_path):
     with pytest.raises(FileNotFoundError, match="make console"):
         console.publish(None, "bucket", None, tmp_path)
+
+
+def test_cloudfront_proves_to_the_api_that_a_request_came_through_it(packaged):
+    """The API takes CloudFront's viewer address only with the stage's own origin secret,
+    which CloudFront adds to every API request and the API function alone may read."""
+    resources = packaged.template["Resources"]
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    api = next(o for o in config["Origins"] if o["Id"] == "api")
+    [header] = api["OriginCustomHeaders"]
+    assert header["HeaderName"] == console.ORIGIN_HEADER == "X-Origin-Verify"
+    assert header["HeaderValue"] == {"Fn::Sub": "{{resolve:secretsmanager:${OriginSecret}}}"}
+    secret = resources["OriginSecret"]["Properties"]
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32 and "KmsKeyId" in secret
+    readers = [
+        name.removesuffix("Role")
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Role" and "OriginSecret" in json.dumps(resource)
+    ]
+    assert readers == ["APIHandler"]

@@ -107,7 +107,7 @@ NOT_FROM_THE_STACK = {
     "IMPORT_QUEUE_ARN": "read only by `chalice package`; the template sets the queue",
     "OUTBOX_PATH": "the local stack's stand-in for e-mail",
 }
-SECRETS = {"APP_SECRET", "USER_POOL_CLIENT_SECRET"}
+SECRETS = {"APP_SECRET", "USER_POOL_CLIENT_SECRET", "ORIGIN_SECRET"}
 
 
 def _read_by_code() -> set[str]:
@@ -164,6 +164,7 @@ def test_a_function_starts_with_exactly_its_template_environment(packaged, monke
         "UserPoolClient": "client-id",
         "ClientSecret": "arn:aws:secretsmanager:us-east-1:1:secret:client",
         "AppSecret": "arn:aws:secretsmanager:us-east-1:1:secret:app",
+        "OriginSecret": "arn:aws:secretsmanager:us-east-1:1:secret:origin",
         "MailFrom": "no-reply@example.org",
     }
     stack = Stack(names, {("AppKey", "Arn"): "arn:aws:kms:us-east-1:1:key/k"})
