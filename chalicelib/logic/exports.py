@@ -26,8 +26,8 @@ from chalicelib.auth.policy import Permission
 from chalicelib.dal import exports as exports_dal
 from chalicelib.dal.common import iso, new_id, now, now_iso
 from chalicelib.domain.exports import Export, ExportKind, ExportState
-from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.logic import csv_out, work_queue
+from chalicelib.errors import NotFound
+from chalicelib.logic import csv_out, normalize, work_queue
 from chalicelib.logic.access import require
 from chalicelib.logic.principal import Principal
 from chalicelib.observability import logger
@@ -80,21 +80,9 @@ def object_key(campaign_id: str, export_id: str) -> str:
     return f"exports/{campaign_id}/{export_id}.csv"
 
 
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("since", "must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z") from None
-    if moment.tzinfo is None:
-        raise InvalidInput("since", "must carry a time zone (e.g. Z)")
-    return moment
-
-
 def start(principal: Principal, campaign_id: str, given: ExportIn) -> Export:
     require(principal, campaign_id, Permission.EXPORT_DATA)
-    since = _since(given.since)
+    since = normalize.since(given.since)
     stamp = now_iso()
     export = exports_dal.create_export(
         Export(
@@ -194,7 +182,7 @@ class _Source:
 
         cid = self.export.campaign_id
         page = reports_dal.list_campaign_reports(
-            cid, limit=PAGE, cursor=cursor, since=_since(self.export.since)
+            cid, limit=PAGE, cursor=cursor, since=normalize.since(self.export.since)
         )
         missing = {r.action_id for r in page.items} - set(self._actions)
         self._actions.update(actions_dal.get_actions(cid, sorted(missing)))

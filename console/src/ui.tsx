@@ -103,6 +103,26 @@ export function when(iso: string | null | undefined): string {
 
 /** A page: its title in the tab, and, when it opens, focus on its first field (`autoFocus`)
  * or its heading, so keyboard and screen-reader users start at the new page. */
+/** A table's header row: its columns, and a last one (named for screen readers) for buttons. */
+export function TableHead(props: { columns: string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column) => (
+          <th scope="col" key={column}>
+            {column}
+          </th>
+        ))}
+        {props.actions ? (
+          <th scope="col">
+            <span class="visually-hidden">Actions</span>
+          </th>
+        ) : null}
+      </tr>
+    </thead>
+  );
+}
+
 export function Page(props: { title: string; children: ComponentChildren }) {
   const section = useRef<HTMLElement>(null);
   useEffect(() => {

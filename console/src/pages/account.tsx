@@ -2,7 +2,7 @@ import qrcode from "qrcode-generator";
 import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { reloadMe, type Me } from "../session";
-import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Notice, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 export function AccountPage(props: { me: Me }) {
   return (
@@ -129,18 +129,7 @@ function Sessions() {
       <h2 id="sessions-title">Where you are signed in</h2>
       <Alert error={sessions.error ?? error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Device</th>
-            <th scope="col">From</th>
-            <th scope="col">Signed in</th>
-            <th scope="col">Last seen</th>
-            <th scope="col">Two-factor</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Device", "From", "Signed in", "Last seen", "Two-factor"]} actions />
         <tbody>
           {(sessions.data ?? []).map((s) => (
             <tr key={s.session_id}>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
-import { Alert, Field, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 type Action = Schemas["Action"] & { deleted_by?: string | null };
 const TYPES = ["text", "call", "canvass", "share", "survey"] as const;
@@ -61,17 +61,7 @@ export function ActionsPage(props: { cid: string }) {
       <Alert error={actions.error ?? error} />
       <table>
         <caption class="visually-hidden">Actions of this campaign</caption>
-        <thead>
-          <tr>
-            <th scope="col">Title</th>
-            <th scope="col">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Questions</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Title", "Type", "Status", "Questions"]} actions />
         <tbody>
           {(actions.data ?? []).map((a) => (
             <tr key={a.action_id} class={a.deleted_at ? "deleted" : ""}>

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
-import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Notice, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 type Entry = Schemas["AuditEntry"];
 
@@ -85,15 +85,7 @@ function Trail(props: { cid: string }) {
       </p>
       <table>
         <caption class="visually-hidden">Audit trail</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Event</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Fields changed</th>
-          </tr>
-        </thead>
+        <TableHead columns={["When", "Event", "Who", "What", "Fields changed"]} />
         <tbody>
           {shown.map((e) => (
             <tr key={e.event_id} class={isStaff(e) ? "staff" : ""}>
@@ -129,19 +121,7 @@ function StaffGrants(props: { cid: string }) {
       {grants.data && grants.data.length ? (
         <table>
           <caption class="visually-hidden">Staff access grants</caption>
-          <thead>
-            <tr>
-              <th scope="col">Staff member</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Granted</th>
-              <th scope="col">Until</th>
-              <th scope="col">Reads</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Staff member", "Reason", "Granted", "Until", "Reads", "State"]} actions />
           <tbody>
             {grants.data.map((g) => (
               <tr key={g.grant_id} class={g.live ? "staff" : ""}>

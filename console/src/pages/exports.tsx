@@ -2,7 +2,7 @@
 // audit trail, follow it while the worker writes it, download it when ready.
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
-import { Alert, Field, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 type Export = Schemas["Export"];
 type Kind = Schemas["ExportKind"];
@@ -123,16 +123,7 @@ export function ExportsPage(props: { cid: string }) {
       </p>
       <table>
         <caption class="visually-hidden">Recent exports</caption>
-        <thead>
-          <tr>
-            <th scope="col">Asked</th>
-            <th scope="col">What</th>
-            <th scope="col">Since</th>
-            <th scope="col">State</th>
-            <th scope="col">Rows</th>
-            <th scope="col">File</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Asked", "What", "Since", "State", "Rows", "File"]} />
         <tbody>
           {items.map((e) => (
             <tr key={e.export_id}>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, ApiError, must, type Schemas } from "../api/client";
-import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Notice, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 type VoterList = Schemas["VoterList"];
 const DONE = new Set(["ready", "failed"]);
@@ -38,20 +38,7 @@ export function ListsPage(props: { cid: string }) {
       <h2>Lists</h2>
       <Alert error={lists.error ?? error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">CRM</th>
-            <th scope="col">State</th>
-            <th scope="col">Rows</th>
-            <th scope="col">Imported</th>
-            <th scope="col">Rejected</th>
-            <th scope="col">Uploaded</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "CRM", "State", "Rows", "Imported", "Rejected", "Uploaded"]} actions />
         <tbody>
           {(lists.data ?? []).map((l) => (
             <tr key={l.list_id}>
@@ -117,13 +104,7 @@ function RowErrors(props: { cid: string; list: VoterList }) {
       {errors ? (
         <table>
           <caption class="visually-hidden">Row problems of {list.name}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Row</th>
-              <th scope="col">Column</th>
-              <th scope="col">Problem</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Row", "Column", "Problem"]} />
           <tbody>
             {errors.map((e, i) => (
               <tr key={i}>

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import type { Me } from "../session";
-import { Alert, Field, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Notice, Page, TableHead, useAction, useLoad, when } from "../ui";
 
 type Member = Schemas["Member"];
 type JoinCode = Schemas["JoinCode"];
@@ -27,18 +27,7 @@ function Members(props: { cid: string; me: Me }) {
       <p class="muted">Counts only: volunteers' synced contacts are never shown here.</p>
       <Alert error={members.error ?? error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">E-mail</th>
-            <th scope="col">Role</th>
-            <th scope="col">Synced contacts</th>
-            <th scope="col">Reports</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "E-mail", "Role", "Synced contacts", "Reports"]} actions />
         <tbody>
           {(members.data ?? []).map((m) => (
             <tr key={m.user_id}>
@@ -163,17 +152,7 @@ function JoinCodes(props: { cid: string }) {
       <Alert error={codes.error ?? error} />
       {copied ? <Notice>Copied {copied} to the clipboard.</Notice> : null}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Uses</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Code", "Uses", "Expires", "State"]} actions />
         <tbody>
           {(codes.data ?? []).map((c) => (
             <tr key={c.code}>

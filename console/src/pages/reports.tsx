@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, must } from "../api/client";
-import { Alert, Field, Link, Notice, Page, useAction, useLoad, when } from "../ui";
+import { Alert, Field, Link, Notice, Page, TableHead, useAction, useLoad, when } from "../ui";
 import { PROVIDERS } from "./integrations";
 
 interface SyncState {
@@ -130,16 +130,7 @@ export function ReportsPage(props: { cid: string }) {
       </p>
       <table>
         <caption class="visually-hidden">Reports</caption>
-        <thead>
-          <tr>
-            <th scope="col">Filed</th>
-            <th scope="col">Action</th>
-            <th scope="col">Contact</th>
-            <th scope="col">CRM id</th>
-            <th scope="col">Result</th>
-            <th scope="col">Sync</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Filed", "Action", "Contact", "CRM id", "Result", "Sync"]} />
         <tbody>
           {shown.map((r) => (
             <tr key={r.report_id}>
