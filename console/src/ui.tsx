@@ -101,8 +101,6 @@ export function when(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-/** A page: its title in the tab, and, when it opens, focus on its first field (`autoFocus`)
- * or its heading, so keyboard and screen-reader users start at the new page. */
 /** A table's header row: its columns, and a last one (named for screen readers) for buttons. */
 export function TableHead(props: { columns: string[]; actions?: boolean }) {
   return (
@@ -123,11 +121,15 @@ export function TableHead(props: { columns: string[]; actions?: boolean }) {
   );
 }
 
+/** A page: its title in the tab, and, when it opens, focus on its first field (the one marked
+ * `data-autofocus`) or its heading, so keyboard and screen-reader users start at the new page.
+ * Not the native `autofocus`: the browser applies that on a later frame of its own, which can
+ * take focus back from where the user has already moved it. */
 export function Page(props: { title: string; children: ComponentChildren }) {
   const section = useRef<HTMLElement>(null);
   useEffect(() => {
     document.title = `${props.title} · Volunteer organizer console`;
-    const target = section.current?.querySelector<HTMLElement>("[autofocus]") ?? section.current?.querySelector<HTMLElement>("h1");
+    const target = section.current?.querySelector<HTMLElement>("[data-autofocus]") ?? section.current?.querySelector<HTMLElement>("h1");
     target?.focus();
   }, [props.title]);
   return (

@@ -62,7 +62,7 @@ export function NewCampaignPage() {
         }}
       >
         <Field label="Campaign name">
-          <input name="name" required maxLength={200} autoFocus />
+          <input name="name" required maxLength={200} data-autofocus />
         </Field>
         <Alert error={error} />
         <button type="submit" disabled={busy}>

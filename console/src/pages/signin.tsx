@@ -21,11 +21,11 @@ export function SignInPage(props: { notice: string | null }) {
         >
           {useRecovery ? (
             <Field label="Recovery code" hint="Each recovery code works once.">
-              <input key="recovery" name="code" autoComplete="off" required autoFocus />
+              <input key="recovery" name="code" autoComplete="off" required data-autofocus />
             </Field>
           ) : (
             <Field label="Six-digit code from your authenticator app">
-              <input key="totp" name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required autoFocus />
+              <input key="totp" name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required data-autofocus />
             </Field>
           )}
           <Alert error={error} />
@@ -56,7 +56,7 @@ export function SignInPage(props: { notice: string | null }) {
         }}
       >
         <Field label="E-mail">
-          <input name="email" type="email" autoComplete="username" required autoFocus />
+          <input name="email" type="email" autoComplete="username" required data-autofocus />
         </Field>
         <Field label="Password">
           <input name="password" type="password" autoComplete="current-password" required />
@@ -112,7 +112,7 @@ export function ForgotPage() {
           }}
         >
           <Field label="Reset code from the e-mail">
-            <input name="code" autoComplete="one-time-code" required autoFocus />
+            <input name="code" autoComplete="one-time-code" required data-autofocus />
           </Field>
           <Field label="New password" hint="At least 12 characters.">
             <input name="password" type="password" autoComplete="new-password" minLength={12} required />
@@ -141,7 +141,7 @@ export function ForgotPage() {
         }}
       >
         <Field label="E-mail">
-          <input name="email" type="email" autoComplete="username" required autoFocus />
+          <input name="email" type="email" autoComplete="username" required data-autofocus />
         </Field>
         <Alert error={error} />
         <button type="submit" disabled={busy}>
