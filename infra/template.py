@@ -95,13 +95,23 @@ def data_objects(prefix: str, *actions: str) -> Json:
     }
 
 
-def data_listing(prefix: str) -> Json:
-    return {
-        "Effect": "Allow",
-        "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
-        "Resource": arn("DataBucket"),
-        "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-    }
+def data_listing(prefix: str) -> list[Json]:
+    """Listing the data bucket under `prefix`: its objects (ListBucket takes the `s3:prefix`
+    condition), and its unfinished uploads (ListBucketMultipartUploads has no such condition
+    key, so a prefix condition would refuse every call: the bucket as a whole)."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": arn("DataBucket"),
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucketMultipartUploads",
+            "Resource": arn("DataBucket"),
+        },
+    ]
 
 
 def bucket_listing(prefix: str) -> Json:
@@ -267,7 +277,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # the campaign's cached catalogs, breakers and kept answers (found by a Scan)
             table_access("OpsTable", ["dynamodb:Scan", "dynamodb:BatchWriteItem"]),
             # the campaign's export files, and uploads of one not finished
-            data_listing("exports/"),
+            *data_listing("exports/"),
             data_objects("exports/", "s3:AbortMultipartUpload", "s3:DeleteObject"),
             secret_access("AppSecret"),  # to find the list rows' match keys
             SEND_EMAIL,

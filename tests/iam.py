@@ -189,6 +189,8 @@ class Enforcer:
                     ("s3:DeleteObject", f"{bucket}/{o['Key']}", {})
                     for o in params["Delete"]["Objects"]
                 ]
+            if op == "ListMultipartUploads":  # no s3:prefix condition key for this action
+                return [(action, bucket, {})]
             return [(action, bucket, {"s3:prefix": params.get("Prefix", "")})]
         if service == "logs":
             group = params.get("logGroupName")

@@ -185,3 +185,16 @@ def test_a_campaigns_erasure_takes_its_export_files(api, fakes, stack):
     assert outcome.done and outcome.receipt is not None
     assert outcome.receipt.counts["export_file"] == 1 and outcome.receipt.counts["export"] == 1
     assert s3.list_objects_v2(Bucket=stack["DATA_BUCKET"], Prefix=prefix).get("KeyCount") == 0
+
+
+@pytest.mark.parametrize(
+    ("since", "rows"), [("2000-01-01T00:00:00Z", 2), ("2999-01-01T00:00:00Z", 0)]
+)
+def test_a_reports_export_since_a_moment_holds_the_reports_filed_from_then(api, fakes, since, rows):
+    world = _world(api, fakes)
+    world.report("1001", "canvassed")
+    world.report("1002", "not_home")
+    export = _export(api, world, "reports", since=since)
+    assert export["since"] is not None and export["rows"] == rows
+    header, *lines = _download(export)
+    assert header[0] == "report_id" and len(lines) == rows

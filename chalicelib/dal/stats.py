@@ -34,8 +34,11 @@ MEMBERS = "MEMBERS"
 SYNC = "SYNC_STATES"
 
 
+ACTION = "ACTION#"  # an action's scope: `ACTION#<action_id>`
+
+
 def action_scope(action_id: str) -> str:
-    return f"ACTION#{action_id}"
+    return ACTION + action_id
 
 
 def _pk(campaign_id: str) -> str:

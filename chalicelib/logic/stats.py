@@ -59,8 +59,11 @@ def campaign_stats(principal: Principal, campaign_id: str) -> CampaignStats:
     if campaign is None:
         raise NotFound("no such campaign")
     counters = stats_dal.read(campaign_id)
-    scope = stats_dal.action_scope("")
-    by_action = {s.removeprefix(scope): c for s, c in counters.items() if s.startswith(scope)}
+    by_action = {
+        scope.removeprefix(stats_dal.ACTION): counts
+        for scope, counts in counters.items()
+        if scope.startswith(stats_dal.ACTION)
+    }
     known = actions_dal.get_actions(campaign_id, sorted(by_action))
     actions: list[ActionStats] = []
     for action_id in sorted(by_action, reverse=True):  # ids grow with time: newest first
